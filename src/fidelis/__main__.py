@@ -1,0 +1,3 @@
+from fidelis.cli.app import main
+
+main()

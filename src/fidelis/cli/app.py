@@ -1,0 +1,35 @@
+"""The `fidelis` command. Each command lives in its own module; this file only wires them."""
+
+from __future__ import annotations
+
+import typer
+
+from fidelis.cli.customers import explain_command
+from fidelis.cli.demo import demo_command
+from fidelis.cli.fx import fx_import_command
+from fidelis.cli.ingest import ingest_command, quality_command
+from fidelis.cli.synth import synth_command
+
+app = typer.Typer(
+    name="fidelis",
+    help="Fidelis: loyalty and retention analytics for cross-border sellers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("ingest")(ingest_command)
+app.command("quality")(quality_command)
+app.command("synth")(synth_command)
+app.command("demo")(demo_command)
+
+customers_app = typer.Typer(help="Look up customers and how their records were merged.", no_args_is_help=True)
+customers_app.command("explain")(explain_command)
+app.add_typer(customers_app, name="customers")
+
+fx_app = typer.Typer(help="Exchange rates used to convert to the reporting currency.", no_args_is_help=True)
+fx_app.command("import")(fx_import_command)
+app.add_typer(fx_app, name="fx")
+
+
+def main() -> None:
+    app()

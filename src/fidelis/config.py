@@ -1,0 +1,50 @@
+"""Typed settings, read from environment variables prefixed `FIDELIS_` (and an optional `.env`).
+
+Every setting is documented in docs/configuration.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fidelis.domain.money import validate_currency_code
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Command-line options override them per call."""
+
+    model_config = SettingsConfigDict(env_prefix="FIDELIS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="Deployment mode; production refuses unsafe defaults."
+    )
+    warehouse: Path = Field(
+        default=Path("fidelis-data/warehouse.duckdb"), description="Path of the DuckDB warehouse file."
+    )
+    reporting_currency: str = Field(
+        default="USD", description="ISO 4217 currency all amounts are converted to, fixed per warehouse."
+    )
+    markets_file: Path | None = Field(
+        default=None, description="TOML file defining markets (country codes per market); default built in."
+    )
+    fx_max_age_days: int = Field(
+        default=45, ge=1, description="Oldest exchange rate (in days before an order) that may still be used."
+    )
+    duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads; default all cores.")
+    duckdb_memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. '4GB'.")
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _currency_is_iso(cls, value: str) -> str:
+        return validate_currency_code(value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Customers: identity lookups and explanations over the warehouse."""

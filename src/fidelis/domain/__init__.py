@@ -1,0 +1,1 @@
+"""Pure domain rules: no IO, no database. Everything here is testable with plain values."""

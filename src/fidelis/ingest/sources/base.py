@@ -1,0 +1,135 @@
+"""The contract between a source layout and the ingest pipeline.
+
+A source does not parse or validate: it says, as SQL over the all-text `raw` table, where each
+canonical field comes from. The pipeline then parses, validates, normalises and loads the same way
+for every layout, so a rule (say, how a bad date is reported) is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+Dataset = Literal["orders", "feedback"]
+
+# Canonical text fields a source of orders provides (NULL when the layout lacks them).
+ORDER_FIELDS = (
+    "source_order_id",
+    "order_kind",          # sale | return | cancellation (NULL: a value the mapping does not know)
+    "order_kind_raw",      # the value as written, for the error message when unknown
+    "source_original_order_id",
+    "ordered_at",
+    "source_customer_id",
+    "email",
+    "phone",
+    "customer_name",
+    "country",
+    "currency",
+    "sku",
+    "description",
+    "category",
+    "quantity",
+    "unit_price",
+    "line_amount",
+    "channel",
+)
+
+FEEDBACK_FIELDS = (
+    "source_feedback_id",
+    "source_customer_id",
+    "email",
+    "source_order_id",
+    "submitted_at",
+    "rating",
+    "nps",
+    "csat",
+    "text",
+    "language",
+    "channel",
+)
+
+FIELDS_BY_DATASET: dict[str, tuple[str, ...]] = {"orders": ORDER_FIELDS, "feedback": FEEDBACK_FIELDS}
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What the user said on the command line that a layout may need."""
+
+    mapping_path: Path | None = None
+    source_name: str | None = None       # namespace for ids; defaults to the layout's own
+    timezone: str | None = None          # overrides the layout's default for naive timestamps
+    default_currency: str | None = None  # overrides the layout's default
+
+
+@dataclass(frozen=True)
+class Staging:
+    """How to read canonical fields out of `raw`, and how to parse them.
+
+    `expressions` maps each canonical field to a SQL expression over `raw` yielding VARCHAR (or
+    NULL). `columns` maps a field to the source column it came from, so errors can name it.
+    """
+
+    dataset: Dataset
+    source_name: str
+    expressions: dict[str, str]
+    columns: dict[str, str]
+    date_format: str | None = None
+    timezone: str = "UTC"
+    default_currency: str | None = None
+    decimal_separator: str = "."
+    thousands_separator: str | None = None
+    rating_scale_max: int | None = None
+    read_options: dict[str, str] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """A layout of export files."""
+
+    name: str
+    dataset: Dataset
+    description: str
+
+    def detect(self, header: list[str]) -> bool:
+        """True when a file with this header is in this layout."""
+
+    def read_options(self, options: SourceOptions) -> dict[str, str]:
+        """Reader options (delimiter, encoding, sheet, file_format) this layout needs."""
+
+    def staging(self, header: list[str], path: Path, options: SourceOptions) -> Staging:
+        """The field expressions for a file with this header (raises MappingError if unusable)."""
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name for DuckDB SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def text_of(column: str) -> str:
+    """The column as trimmed text, NULL when empty: the form every field expression starts from."""
+    return f"nullif(trim(CAST({quote_ident(column)} AS VARCHAR)), '')"
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def kind_case(text_expr: str, values: dict[str, list[str]]) -> str:
+    """SQL CASE mapping raw kind values (case-insensitive) to canonical kinds; NULL otherwise."""
+    arms = []
+    for kind, raw_values in values.items():
+        options = ", ".join(sql_literal(v.strip().lower()) for v in raw_values)
+        arms.append(f"WHEN lower({text_expr}) IN ({options}) THEN {sql_literal(kind)}")
+    return f"CASE {' '.join(arms)} END"
+
+
+def find_column(header: list[str], *candidates: str) -> str | None:
+    """The header column matching any candidate name, ignoring case, spaces and underscores."""
+    def key(name: str) -> str:
+        return name.lower().replace(" ", "").replace("_", "").replace("-", "")
+
+    by_key = {key(h): h for h in header}
+    for candidate in candidates:
+        if key(candidate) in by_key:
+            return by_key[key(candidate)]
+    return None

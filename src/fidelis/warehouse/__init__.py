@@ -1,0 +1,5 @@
+"""The DuckDB warehouse: connection factory, schema and its migrations."""
+
+from fidelis.warehouse.connection import Warehouse, open_warehouse
+
+__all__ = ["Warehouse", "open_warehouse"]
