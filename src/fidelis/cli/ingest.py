@@ -43,11 +43,11 @@ def ingest_command(
         print_json({"warehouse": str(target), "loads": [r.to_dict() for r in reports]})
         return
     for report in reports:
-        _render_report(report)
+        render_load_report(report)
     stdout.print(f"warehouse: [bold]{target}[/]")
 
 
-def _render_report(report: LoadReport) -> None:
+def render_load_report(report: LoadReport) -> None:
     if report.status == "already_loaded":
         stdout.print(f"[yellow]{report.path}[/]: already loaded (batch {report.batch_id}); nothing added")
         return
@@ -79,10 +79,10 @@ def quality_command(warehouse: WarehouseOption = None, json_output: JsonOption =
     if json_output:
         print_json(figures)
         return
-    _render_quality(figures)
+    render_quality(figures)
 
 
-def _render_quality(figures: dict) -> None:
+def render_quality(figures: dict) -> None:
     totals = figures["totals"]
     table = Table(title=f"warehouse {figures['warehouse']} (reporting currency {figures['reporting_currency']})")
     table.add_column("figure")

@@ -23,23 +23,23 @@ def _share(part: float | None, whole: float | None) -> float | None:
 
 def batch_quality(con: duckdb.DuckDBPyConnection, staging: Staging, batch_id: str) -> dict:
     """Figures for the load just made (TEMP tables of the pipeline must still exist)."""
-    total = con.execute("SELECT count(*) FROM stg_final").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM stg").fetchone()[0]
     mapped = [f for f in _COMPLETENESS_FIELDS if staging.expressions.get(f, "NULL") != "NULL"]
     present = con.execute(
-        "SELECT " + ", ".join(f"count({f})" for f in mapped) + " FROM stg_final"
+        "SELECT " + ", ".join(f"count({f})" for f in mapped) + " FROM stg"
     ).fetchone() if mapped else ()
     completeness = {f: _share(n, total) for f, n in zip(mapped, present)}
     validity = con.execute(
-        f"""SELECT count(*) FILTER (WHERE final_reason IS NULL AND country_code IS NULL),
-                   count(*) FILTER (WHERE email IS NOT NULL AND email_norm IS NULL),
-                   count(*) FILTER (WHERE final_reason = 'duplicate_line')
-            FROM stg_final"""
+        """SELECT (SELECT count(*) FROM orders WHERE batch_id = ? AND country_code IS NULL),
+                  (SELECT count(*) FROM stg_load WHERE email IS NOT NULL AND email_norm IS NULL),
+                  (SELECT count(*) FROM stg WHERE reason = 'duplicate_line')""",
+        [batch_id],
     ).fetchone()
     return {
         "rows": total,
         "completeness": completeness,
         "validity": {
-            "unknown_country_lines": validity[0],
+            "unknown_country_orders": validity[0],
             "invalid_email_lines": validity[1],
             "duplicate_lines": validity[2],
             "orphan_returns": _orphan_returns(con, "WHERE batch_id = ?", [batch_id]),

@@ -140,7 +140,8 @@ def _ingest_into(
     markets = load_market_config(settings.markets_file)
     with warehouse.transaction():
         if staging.dataset == "orders":
-            report = _load_orders(warehouse, source, staging, path, batch_id, markets, lenient, settings, progress)
+            report = _load_orders(warehouse, source, staging, header, path, batch_id, options, markets, lenient,
+                                  settings, progress)
         else:
             report = _load_feedback(warehouse, source, staging, path, batch_id, lenient, progress)
         report.rows_read = rows_read
@@ -199,39 +200,36 @@ def _new_batch_id(content_hash: str) -> str:
 
 
 def _load_orders(
-    warehouse: Warehouse, source: Source, staging: Staging, path: Path, batch_id: str, markets: MarketConfig,
-    lenient: bool, settings: Settings, progress: ProgressFn,
+    warehouse: Warehouse, source: Source, staging: Staging, header: list[str], path: Path, batch_id: str,
+    options: SourceOptions, markets: MarketConfig, lenient: bool, settings: Settings, progress: ProgressFn,
 ) -> LoadReport:
     con = warehouse.con
-    pipeline.require_columns(staging, path)
+    pipeline.require_fields(staging, path)
     extra = getattr(source, "extra_rows_sql", None)
-    extra_sql = extra(staging) if extra else None
-    staged = pipeline.stage(con, staging, extra_sql)
-    progress("parsing and validating")
-    pipeline.parse(con, staging, path, lenient=lenient)
-    pipeline.classify(con, staging)
-    pipeline.mark_existing(con, staging.source_name)
-    pipeline.normalise_countries(con, markets)
+    staged = pipeline.stage(con, staging, extra(header, options) if extra else None)
+    progress("validating")
+    if not lenient:
+        pipeline.check_strict(con, staging, path)
+    pipeline.skip_existing_orders(con, staging.source_name)
     progress("converting currencies")
     pipeline.convert_currency(con, staging, path, reporting_currency=warehouse.reporting_currency,
                               max_age_days=settings.fx_max_age_days, lenient=lenient)
-    pipeline.finalise_rows(con, staging.source_name)
+    pipeline.prepare_load(con, staging.source_name)
     progress("resolving customers")
     identity = pipeline.resolve_customers(con, batch_id)
+    pipeline.register_countries(con, markets)
     progress("writing orders")
     orders_loaded = pipeline.insert_orders(con, source=staging.source_name, batch_id=batch_id, timezone=staging.timezone)
     pipeline.insert_lines(con, source=staging.source_name, batch_id=batch_id)
     pipeline.link_returns(con)
     pipeline.upsert_customers(con, batch_id=batch_id, markets=markets)
     quarantined = pipeline.quarantine_rows(con, batch_id=batch_id)
-    report = LoadReport(
+    return LoadReport(
         str(path), "loaded", source.name, staging.source_name, "orders", batch_id,
-        rows_staged=staged, lines_by_fate=pipeline.fates(con), quarantine_by_reason=quarantined,
+        rows_staged=staged, lines_by_fate=pipeline.fates(con, batch_id=batch_id), quarantine_by_reason=quarantined,
         orders_loaded=orders_loaded, customers_created=identity.customers_created,
-        customers_merged=identity.customers_merged,
+        customers_merged=identity.customers_merged, quality=batch_quality(con, staging, batch_id),
     )
-    report.quality = batch_quality(con, staging, batch_id)
-    return report
 
 
 def _load_feedback(

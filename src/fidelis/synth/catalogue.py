@@ -63,7 +63,7 @@ def build_catalogue(size: int) -> Catalogue:
         for k in range(count):
             noun = nouns[k % len(nouns)]
             adjective = _ADJECTIVES[(k // len(nouns)) % len(_ADJECTIVES)]
-            variant = _VARIANTS[(k // (len(nouns) * len(_ADJECTIVES))) % len(_VARIANTS)]
+            variant = _VARIANTS[(3 * k + k // len(nouns)) % len(_VARIANTS)]
             sku.append(f"{code}-{k + 1:04d}")
             product.append(f"{adjective} {noun} - {variant}")
             category.append(name)

@@ -57,6 +57,15 @@ _UP_TO_HERE = "ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
 _MONEY = "DECIMAL(18, 4)"
 
 
+def _last_above(present: str, carried: str) -> str:
+    """`carried` on the last row up to this one where `present` is not NULL (NULL if there is none).
+
+    arg_max over a running frame, not `last_value(... IGNORE NULLS)`: DuckDB 1.5 evaluates the
+    latter in time quadratic in the rows when the column is mostly empty (Cancelled at, Phone).
+    """
+    return f"arg_max({carried}, CASE WHEN {present} IS NOT NULL THEN _row END) OVER ({_UP_TO_HERE})"
+
+
 class _Columns:
     """SQL over `raw` for one Shopify header: per-row text and order-level (forward-filled) text."""
 
@@ -64,7 +73,7 @@ class _Columns:
         self.header = header
         self.name = text_of(self.actual("Name") or "Name")
         # The order a row belongs to: its own Name, or the last Name above it.
-        self.order_key = f"last_value({self.name} IGNORE NULLS) OVER ({_UP_TO_HERE})"
+        self.order_key = f"coalesce({self.name}, {_last_above(self.name, self.name)})"
 
     def actual(self, column: str) -> str | None:
         """The header's spelling of a documented column (exports re-saved by Excel may change case)."""
@@ -84,10 +93,7 @@ class _Columns:
         value = self.text(column)
         if value == "NULL":
             return value
-        pair = (
-            f"last_value(CASE WHEN {value} IS NOT NULL THEN struct_pack(o := {self.name}, v := {value}) END "
-            f"IGNORE NULLS) OVER ({_UP_TO_HERE})"
-        )
+        pair = _last_above(value, f"struct_pack(o := {self.name}, v := {value})")
         carried = f"CASE WHEN struct_extract({pair}, 'o') = {self.order_key} THEN struct_extract({pair}, 'v') END"
         return f"coalesce({value}, {carried})"
 

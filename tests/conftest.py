@@ -1,0 +1,51 @@
+"""Shared fixtures: where the reference data is, fresh warehouses, and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fidelis.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("FIDELIS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+ONLINE_RETAIL = SHARED_DATA / "online_retail_2010-12_2011-08.csv.gz"
+
+
+def _shared_file(name: str) -> Path:
+    """A reference data file; skipped locally when absent, but a failure under CI."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"reference data {path} is missing (set FIDELIS_SHARED_DATA)")
+        pytest.skip(f"reference data {path} not present")
+    return path
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "wh" / "warehouse.duckdb"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(reporting_currency="GBP", environment="test")
+
+
+@pytest.fixture
+def usd_settings() -> Settings:
+    return Settings(reporting_currency="USD", environment="test")
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def shared_file():
+    """A function returning a reference data file's path (skips locally, fails in CI, if absent)."""
+    return _shared_file
