@@ -57,17 +57,22 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> Iden
 
 
 def _batch_keys(pairs: pd.DataFrame) -> pd.DataFrame:
-    source_keys = pd.DataFrame({"key_type": "source_id", "key_value": pairs["source_key"].dropna().unique()})
-    emails = pd.DataFrame({"key_type": "email", "key_value": pairs["email"].dropna().unique()})
-    return pd.concat([source_keys, emails], ignore_index=True)
+    """Distinct keys of the batch with the first row each appears on (for stable new ids)."""
+    frames = [
+        pairs.dropna(subset=[column]).groupby(column, as_index=False)["first_row"].min()
+        .rename(columns={column: "key_value"}).assign(key_type=key_type)
+        for column, key_type in (("source_key", "source_id"), ("email", "email"))
+    ]
+    return pd.concat(frames, ignore_index=True)[["key_type", "key_value", "first_row"]]
 
 
 def _existing_owners(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> pd.DataFrame:
     """Each batch key with the customer that already owns it (NA when new)."""
     con.register("_batch_keys", keys)
     owners = con.execute(
-        """SELECT b.key_type, b.key_value, k.customer_id
-           FROM _batch_keys b LEFT JOIN customer_keys k USING (key_type, key_value)"""
+        """SELECT b.key_type, b.key_value, b.first_row, k.customer_id
+           FROM _batch_keys b LEFT JOIN customer_keys k USING (key_type, key_value)
+           ORDER BY b.first_row, b.key_type, b.key_value"""
     ).df()
     con.unregister("_batch_keys")
     owners["customer_id"] = owners["customer_id"].astype("Int64")
@@ -99,7 +104,9 @@ def _assign_customers(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, comp
     existing = components.dropna(subset=["customer_id"])
     survivor = existing.groupby("component")["customer_id"].min()
     next_id = con.execute("SELECT coalesce(max(customer_id), 0) FROM customers").fetchone()[0]
-    orphan_components = np.setdiff1d(components["component"].unique(), survivor.index.to_numpy())
+    # New customers are numbered in the order they first appear in the file: stable across runs.
+    first_seen = components.groupby("component")["first_row"].min()
+    orphan_components = first_seen.drop(survivor.index).sort_values(kind="stable").index.to_numpy()
     new_ids = pd.Series(np.arange(next_id + 1, next_id + 1 + len(orphan_components)), index=orphan_components)
     all_ids = pd.concat([survivor.astype("int64"), new_ids])
     assigned = components.copy()
