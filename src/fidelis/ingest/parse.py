@@ -25,9 +25,11 @@ def timestamp_expr(column: str, staging: Staging) -> str:
         if "%z" in staging.date_format or "%Z" in staging.date_format:
             return f"try_strptime({column}, {fmt})"
         return f"timezone({tz}, try_strptime({column}, {fmt}))"
+    # "2023-01-05 10:00:00 -0500" (a space before the offset) reads as a zone name: join it first.
+    joined = f"regexp_replace({column}, '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
     return (
         f"CASE WHEN regexp_matches({column}, {sql_literal(_OFFSET_PATTERN)}) "
-        f"THEN try_cast({column} AS TIMESTAMPTZ) "
+        f"THEN try_cast({joined} AS TIMESTAMPTZ) "
         f"ELSE timezone({tz}, try_cast({column} AS TIMESTAMP)) END"
     )
 

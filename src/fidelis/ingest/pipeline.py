@@ -46,9 +46,9 @@ QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
     ("negative_quantity_in_sale", "order_kind = 'sale' AND quantity_raw_num < 0"),
     ("non_positive_price_in_sale", "order_kind = 'sale' AND price_num <= 0"),
     ("negative_price", "price_num < 0"),
-    ("currency_differs_within_order", "currency_code <> order_currency"),
-    ("duplicate_line", "duplicate_rank > 1"),
 )
+# Checked after the row rules, with aggregates over whole orders (see `mark_order_level_problems`).
+ORDER_LEVEL_REASONS = ("currency_differs_within_order", "duplicate_line")
 # Reasons that strict mode (the default) raises as errors instead of quarantining.
 STRICT_ERROR_REASONS = ("unparsable_value", "unknown_order_kind", "unknown_currency", "missing_fx_rate")
 FATES = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")
@@ -93,10 +93,7 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                              CASE WHEN quantity_raw_num <> 0 THEN abs(line_amount_num / quantity_raw_num) END
                     )::DECIMAL(18,6) AS price_num,
                     CASE WHEN order_kind IN ('return', 'cancellation') THEN -abs(quantity_raw_num)
-                         ELSE quantity_raw_num END AS quantity_num,
-                    first_value(currency_code) OVER (PARTITION BY source_order_id ORDER BY _row) AS order_currency,
-                    -- hash within an order: exact-duplicate lines collide only with each other in practice
-                    row_number() OVER (PARTITION BY source_order_id, hash({all_text}) ORDER BY _row) AS duplicate_rank
+                         ELSE quantity_raw_num END AS quantity_num
                 FROM typed
             )
             SELECT _row, {all_text}, ordered_at_ts, currency_code, quantity_raw_num, unit_price_num,
@@ -105,10 +102,37 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                         ELSE round(quantity_num * price_num, 4) END::DECIMAL(18,4) AS amount_num,
                    CAST(ordered_at_ts AS DATE) AS order_date,
                    CASE {rules} END AS reason,
-                   false AS skipped
+                   false AS skipped,
+                   -- equal for exact-duplicate lines; with the order id, a false match is negligible
+                   hash({all_text}) AS line_hash
             FROM derived"""
     )
+    mark_order_level_problems(con)
     return con.execute("SELECT count(*) FROM stg").fetchone()[0]
+
+
+def mark_order_level_problems(con: duckdb.DuckDBPyConnection) -> None:
+    """Quarantine lines whose currency differs from their order's first line, and repeated lines.
+
+    Hash aggregates find the (rare) offending orders first; only their lines are then updated, which
+    keeps the common case, a clean file, free of a sort over all rows.
+    """
+    con.execute(
+        """UPDATE stg SET reason = 'currency_differs_within_order'
+           FROM (SELECT source_order_id, min_by(currency_code, _row) AS order_currency FROM stg
+                 WHERE source_order_id IN (SELECT source_order_id FROM stg GROUP BY 1
+                                           HAVING count(DISTINCT currency_code) > 1)
+                 GROUP BY 1) o
+           WHERE stg.reason IS NULL AND stg.source_order_id = o.source_order_id
+             AND stg.currency_code IS DISTINCT FROM o.order_currency"""
+    )
+    con.execute(
+        """UPDATE stg SET reason = 'duplicate_line'
+           FROM (SELECT source_order_id, line_hash, min(_row) AS first_row FROM stg
+                 GROUP BY 1, 2 HAVING count(*) > 1) d
+           WHERE stg.reason IS NULL AND stg.source_order_id IS NOT DISTINCT FROM d.source_order_id
+             AND stg.line_hash = d.line_hash AND stg._row > d.first_row"""
+    )
 
 
 def check_strict(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path) -> None:
@@ -261,7 +285,7 @@ def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str,
                    f.ordered_at_ts, ?, rc.country_code, f.country, coalesce(rc.market, '{UNKNOWN_MARKET}'),
                    f.channel, f.currency_code, t.amount, t.amount_reporting, f.fx_rate, f.fx_rate_date,
                    t.line_count, ?
-            FROM totals t JOIN stg_load f ON f._row = t.first_row
+            FROM totals t JOIN stg_load f ON f.source_order_id = t.source_order_id AND f._row = t.first_row
             LEFT JOIN key_customer ks ON ks.key_type = 'source_id' AND ks.key_value = f.source_key
             LEFT JOIN key_customer ke ON ke.key_type = 'email' AND ke.key_value = f.email_norm
             LEFT JOIN ref_country rc ON rc.name_key = upper(f.country)""",

@@ -70,10 +70,9 @@ def read_raw(
     except duckdb.Error as exc:
         raise InputError(f"cannot read as {fmt}: {_first_line(exc)}", Location(path)) from exc
     header = [name for name in con.table(f"{table}_scan").columns]
-    first_row = _FIRST_ROW[fmt]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + {first_row} AS _row, * FROM {table}_scan")
-    con.execute(f"DROP TABLE {table}_scan")
-    if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+    # A view, not a copy: the scan table's rowid is the record's position in the file.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid + {_FIRST_ROW[fmt]} AS _row, * FROM {table}_scan")
+    if con.execute(f"SELECT count(*) FROM {table}_scan").fetchone()[0] == 0:
         raise EmptyInputError("file has a header but no data rows", Location(path))
     return header
 
@@ -98,7 +97,9 @@ def read_header_only(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
 
 def _scan_sql(con, path: Path, fmt: str, *, delimiter, encoding, sheet) -> tuple[str, list]:
     if fmt == "csv":
-        options = ["header = true", "all_varchar = true", "null_padding = true"]
+        # comment = '': the sniffer otherwise takes '#' for a comment marker and silently drops
+        # rows such as Shopify's order names "#1001".
+        options = ["header = true", "all_varchar = true", "null_padding = true", "comment = ''"]
         params: list = [str(path)]
         if delimiter:
             options.append("delim = ?")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 
 from fidelis.errors import MappingError
+from fidelis.ingest.parse import timestamp_expr
 from fidelis.ingest.readers import read_raw
 from fidelis.ingest.sources import REGISTRY
 from fidelis.ingest.sources.base import ORDER_FIELDS, SourceOptions
@@ -18,17 +20,18 @@ from fidelis.ingest.sources.shopify import SOURCE
 # The documented export header (abridged in the middle of the tax columns, as exports vary there).
 FULL_HEADER = [
     "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at", "Accepts Marketing",
-    "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code", "Discount Amount", "Shipping Method",
-    "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem compare at price",
-    "Lineitem sku", "Lineitem requires shipping", "Lineitem taxable", "Lineitem fulfillment status",
-    "Billing Name", "Billing Street", "Billing Address1", "Billing Address2", "Billing Company", "Billing City",
-    "Billing Zip", "Billing Province", "Billing Country", "Billing Phone", "Shipping Name", "Shipping Street",
-    "Shipping Address1", "Shipping Address2", "Shipping Company", "Shipping City", "Shipping Zip",
-    "Shipping Province", "Shipping Country", "Shipping Phone", "Notes", "Note Attributes", "Cancelled at",
-    "Payment Method", "Payment Reference", "Refunded Amount", "Vendor", "Outstanding Balance", "Employee",
-    "Location", "Device ID", "Id", "Tags", "Risk Level", "Source", "Lineitem discount", "Tax 1 Name",
-    "Tax 1 Value", "Phone", "Receipt Number", "Duties", "Billing Province Name", "Shipping Province Name",
-    "Payment ID", "Payment Terms Name", "Next Payment Due At", "Payment References",
+    "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code", "Discount Amount",
+    "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price",
+    "Lineitem compare at price", "Lineitem sku", "Lineitem requires shipping", "Lineitem taxable",
+    "Lineitem fulfillment status", "Billing Name", "Billing Street", "Billing Address1", "Billing Address2",
+    "Billing Company", "Billing City", "Billing Zip", "Billing Province", "Billing Country", "Billing Phone",
+    "Shipping Name", "Shipping Street", "Shipping Address1", "Shipping Address2", "Shipping Company",
+    "Shipping City", "Shipping Zip", "Shipping Province", "Shipping Country", "Shipping Phone", "Notes",
+    "Note Attributes", "Cancelled at", "Payment Method", "Payment Reference", "Refunded Amount", "Vendor",
+    "Outstanding Balance", "Employee", "Location", "Device ID", "Id", "Tags", "Risk Level", "Source",
+    "Lineitem discount", "Tax 1 Name", "Tax 1 Value", "Phone", "Receipt Number", "Duties",
+    "Billing Province Name", "Shipping Province Name", "Payment ID", "Payment Terms Name",
+    "Next Payment Due At", "Payment References",
 ]
 
 
@@ -44,13 +47,14 @@ def _line(name: str, qty: str, price: str, sku: str, **fields: str) -> dict[str,
 
 
 ROWS = [
-    # Paid order: date from Paid at, phone from Billing Phone, country falls back to Billing Country.
+    # Paid order: date from Created at, phone from Billing Phone, country falls back to Billing Country.
     {**_order("#1001", **{"Paid at": "2023-01-05 10:00:00 -0500", "Billing Name": "Ann Lee",
                           "Billing Country": "US", "Billing Phone": "+1 555 0100", "Total": "35.00"}),
      **_line("#1001", "2", "10.00", "A", Email="ann@example.com")},
     _line("#1001", "1", "15.00", "B", Email="ann@example.com", **{"Created at": "2023-01-05 09:00:00 -0500"}),
     # Partially refunded, no Paid at, Name and Email only on the first row, shipping country wins.
-    {**_order("#1002", **{"Currency": "EUR", "Financial Status": "partially_refunded", "Refunded Amount": "5.00",
+    {**_order("#1002", **{"Currency": "EUR", "Financial Status": "partially_refunded",
+                          "Refunded Amount": "5.00",
                           "Shipping Country": "DE", "Billing Country": "AT", "Shipping Name": "Bo Berg",
                           "Created at": "2023-02-01 08:00:00 +0100", "Source": "pos"}),
      **_line("#1002", "1", "40.00", "C", Email="bo@example.com")},
@@ -60,7 +64,7 @@ ROWS = [
                           "Refunded Amount": "0.00", "Email": "cy@example.com"}),
      **_line("#1003", "1", "9.99", "E")},
     _line("#1003", "2", "1.00", "F"),
-    # Cancelled and fully refunded, shipping and tax included: one refund row worth the lines, no cancellations.
+    # Cancelled and fully refunded, shipping and tax included: one refund row worth the lines only.
     {**_order("#1004", **{"Financial Status": "refunded", "Cancelled at": "2023-04-03 12:00:00 -0500",
                           "Refunded Amount": "23.50", "Email": "di@example.com", "Total": "23.50"}),
      **_line("#1004", "1", "20.00", "G")},
@@ -117,7 +121,6 @@ def test_does_not_detect_other_layouts() -> None:
     assert not SOURCE.detect(["Name", "Email", "Financial Status", "Lineitem quantity", "Lineitem name"])
 
 
-@pytest.mark.xfail(strict=True, reason="readers.read_raw lets DuckDB sniff '#' as a comment character")
 def test_reader_keeps_unquoted_rows_starting_with_hash(tmp_path: Path) -> None:
     """Real exports write Name unquoted, so every order row starts with '#'; none may be dropped."""
     path = _write(tmp_path / "orders_export.csv", ROWS, quoting=csv.QUOTE_MINIMAL)
@@ -136,7 +139,7 @@ def test_sale_lines_fill_order_fields_within_the_order(staged) -> None:
     for row in (first, second):
         assert row["order_kind"] == "sale"
         assert row["source_original_order_id"] is None
-        assert row["ordered_at"] == "2023-01-05 10:00:00 -0500"  # Paid at beats the per-row Created at
+        assert row["ordered_at"] == "2023-01-05 09:00:00 -0500"  # Created at (the order date) beats Paid at
         assert row["email"] == "ann@example.com"
         assert row["phone"] == "+1 555 0100"
         assert row["customer_name"] == "Ann Lee"
@@ -153,7 +156,21 @@ def test_empty_name_continues_the_order_above(staged) -> None:
     assert {(r["email"], r["country"], r["currency"], r["customer_name"], r["channel"]) for r in sales} == {
         ("bo@example.com", "DE", "EUR", "Bo Berg", "pos")
     }
-    assert {r["ordered_at"] for r in sales} == {"2023-02-01 08:00:00 +0100"}  # no Paid at: Created at
+    assert {r["ordered_at"] for r in sales} == {"2023-02-01 08:00:00 +0100"}  # Created at
+
+
+def test_dates_parse_to_the_instant_written(tmp_path: Path) -> None:
+    """Through the pipeline's own date parsing: the offset is honoured, a naive time is UTC."""
+    rows = [{**_order("#1", **{"Created at": "2023-05-05 10:00:00 +05:30"}), **_line("#1", "1", "5", "X")},
+            {**_order("#2", **{"Created at": "2023-05-05 10:00:00"}), **_line("#2", "1", "5", "X")}]
+    path = _write(tmp_path / "o.csv", rows)
+    con = duckdb.connect()
+    header = read_raw(con, path)
+    staging = SOURCE.staging(header, path, SourceOptions())
+    parsed = timestamp_expr("ordered_at", staging)
+    sql = f"SELECT {parsed} FROM (SELECT _row, {staging.expressions['ordered_at']} AS ordered_at FROM raw)"
+    instants = [ts.astimezone(UTC) for (ts,) in con.sql(sql + " ORDER BY _row").fetchall()]
+    assert instants == [datetime(2023, 5, 5, 4, 30, tzinfo=UTC), datetime(2023, 5, 5, 10, 0, tzinfo=UTC)]
 
 
 def test_values_do_not_leak_into_the_next_order(staged) -> None:
@@ -183,7 +200,9 @@ def test_cancelled_order_gets_one_cancellation_line_per_sale_line(staged) -> Non
     cancels = staged["#1003/cancel"]
     sales = staged["#1003"]
     assert [r["order_kind"] for r in sales] == ["sale", "sale"]
-    assert [(r["sku"], r["quantity"], r["unit_price"]) for r in cancels] == [("E", "1", "9.99"), ("F", "2", "1.00")]
+    assert [(r["sku"], r["quantity"], r["unit_price"]) for r in cancels] == [
+        ("E", "1", "9.99"), ("F", "2", "1.00"),
+    ]
     for row in cancels:
         assert row["order_kind"] == "cancellation"
         assert row["source_original_order_id"] == "#1003"
@@ -207,6 +226,13 @@ def test_voided_without_cancel_date_is_cancelled_at_the_order_date(tmp_path: Pat
         ("#7", "sale", "2023-01-05 09:00:00 -0500"),
         ("#7/cancel", "cancellation", "2023-01-05 09:00:00 -0500"),
     ]
+
+
+def test_cancelled_order_without_financial_status_is_still_cancelled(tmp_path: Path) -> None:
+    rows = [{**_order("#6", **{"Financial Status": "", "Cancelled at": "2023-01-06 00:00:00 -0500"}),
+             **_line("#6", "1", "5", "X")}]
+    kinds = [(r["source_order_id"], r["order_kind"]) for r in _staged(_write(tmp_path / "o.csv", rows))]
+    assert kinds == [("#6", "sale"), ("#6/cancel", "cancellation")]
 
 
 def test_refunded_status_without_amount_refunds_the_lines(tmp_path: Path) -> None:
@@ -246,7 +272,8 @@ def test_options_override_timezone_currency_and_namespace(tmp_path: Path) -> Non
     path = tmp_path / "o.csv"
     staging = SOURCE.staging(FULL_HEADER, path, SourceOptions(source_name="shop_eu", timezone="Europe/Berlin",
                                                                 default_currency="EUR"))
-    assert (staging.source_name, staging.timezone, staging.default_currency) == ("shop_eu", "Europe/Berlin", "EUR")
+    assert (staging.source_name, staging.timezone) == ("shop_eu", "Europe/Berlin")
+    assert staging.default_currency == "EUR"
     default = SOURCE.staging(FULL_HEADER, path, SourceOptions())
     assert (default.source_name, default.timezone, default.default_currency) == ("shopify", "UTC", None)
     assert default.columns["unit_price"] == "Lineitem price"

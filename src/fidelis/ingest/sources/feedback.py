@@ -94,7 +94,8 @@ def _check_usable(header: list[str], path: Path, chosen: dict[str, str | None]) 
         missing.append("a score or text column (e.g. nps, csat, rating, stars, comment)")
     if missing:
         raise MappingError(
-            f"not a usable feedback export: missing {' and '.join(missing)}; its columns are: {', '.join(header)}",
+            f"not a usable feedback export: missing {' and '.join(missing)}; "
+            f"its columns are: {', '.join(header)}",
             Location(path),
         )
 

@@ -10,7 +10,7 @@ never carried from one order into the next.
 
 Mapping
 -------
-source_order_id = Name; ordered_at = Paid at, else Created at; email = Email; phone = Phone, else
+source_order_id = Name; ordered_at = Created at, else Paid at; email = Email; phone = Phone, else
 Billing Phone, else Shipping Phone; customer_name = Billing Name, else Shipping Name; country =
 Shipping Country (ISO alpha-2), else Billing Country; currency = Currency (required); channel = Source
 (web, pos, shopify_draft_order, ...); sku / description / quantity / unit_price = Lineitem sku / name /
@@ -18,7 +18,8 @@ quantity / price. The export has no customer id, so source_customer_id is NULL a
 the email. category is NULL: Vendor names a supplier, not a product category. Lineitem price is the
 unit price before discounts, and order-level discounts, shipping and taxes are not spread over lines,
 so line values are list prices. Timestamps carry their own offset ("2023-01-05 10:00:00 -0500");
-ones without an offset are read as UTC unless --timezone says otherwise.
+the space before the offset is removed so that it is honoured; timestamps without an offset are read
+as UTC unless --timezone says otherwise.
 
 Cancellations and refunds
 -------------------------
@@ -51,7 +52,7 @@ from fidelis.ingest.sources.base import ORDER_FIELDS, SourceOptions, Staging, fi
 
 DETECT_COLUMNS = ("Name", "Email", "Financial Status", "Lineitem quantity", "Lineitem name", "Lineitem price")
 REQUIRED_COLUMNS = ("Name", "Lineitem quantity", "Lineitem price", "Currency")
-DATE_COLUMNS = ("Paid at", "Created at")
+DATE_COLUMNS = ("Created at", "Paid at")
 
 _UP_TO_HERE = "ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
 _MONEY = "DECIMAL(18, 4)"
@@ -84,29 +85,22 @@ class _Columns:
         actual = self.actual(column)
         return text_of(actual) if actual else "NULL"
 
-    def order_level(self, column: str) -> str:
-        """The column's value on this row, else the last value above it *in the same order*.
+    def order_level(self, *columns: str) -> str:
+        """The first of `columns` set on this row, else the last such value above it *in the same order*.
 
         The window carries (Name, value) pairs forward and keeps the value only when its Name is this
         row's order, so an order whose first row lacks the value gets NULL, not the previous order's.
+        Several columns are chosen between row by row, before filling: right for columns that all sit
+        on the order's first row (Billing / Shipping Phone), and one window instead of several.
         """
-        value = self.text(column)
-        if value == "NULL":
-            return value
-        pair = _last_above(value, f"struct_pack(o := {self.name}, v := {value})")
-        carried = f"CASE WHEN struct_extract({pair}, 'o') = {self.order_key} THEN struct_extract({pair}, 'v') END"
-        return f"coalesce({value}, {carried})"
-
-    def first_of(self, *columns: str) -> str:
-        """The first non-NULL of several order-level columns, each filled within the order first.
-
-        Filling each before choosing matters: a per-row fallback (say Created at, repeated on every
-        row) must not win over an order-level value (Paid at) that sits on the first row only.
-        """
-        present = [self.order_level(c) for c in columns if self.actual(c)]
+        present = [self.text(c) for c in columns if self.actual(c)]
         if not present:
             return "NULL"
-        return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
+        value = present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
+        pair = _last_above(value, f"struct_pack(o := {self.name}, v := {value})")
+        same_order = f"struct_extract({pair}, 'o') = {self.order_key}"
+        carried = f"CASE WHEN {same_order} THEN struct_extract({pair}, 'v') END"
+        return f"coalesce({value}, {carried})"
 
 
 class ShopifySource:
@@ -152,24 +146,29 @@ def _check_columns(header: list[str], path: Path | None) -> None:
     if missing:
         shown = ", ".join(f"'{c}'" for c in missing)
         raise MappingError(
-            f"not a usable Shopify orders export: missing column(s) {shown}; its columns are: {', '.join(header)}",
+            f"not a usable Shopify orders export: missing column(s) {shown}; "
+            f"its columns are: {', '.join(header)}",
             Location(path) if path is not None else None,
         )
 
 
 def _sale_expressions(cols: _Columns) -> dict[str, str]:
     """One 'sale' line per row: what the customer ordered, whatever happened to the order later."""
+    # The order date is when the customer ordered (Created at): recency and cohorts are about the
+    # customer's decision, not the payment's settlement. Paid at is the fallback. Each is filled
+    # within the order on its own, then chosen.
+    ordered_at = f"coalesce({cols.order_level('Created at')}, {cols.order_level('Paid at')})"
     return {
         "source_order_id": cols.order_key,
         "order_kind": "'sale'",
         "order_kind_raw": cols.order_level("Financial Status"),
         "source_original_order_id": "NULL",
-        "ordered_at": cols.first_of(*DATE_COLUMNS),
+        "ordered_at": ordered_at,  # the pipeline honours "... -0500" offsets
         "source_customer_id": "NULL",
         "email": cols.order_level("Email"),
-        "phone": cols.first_of("Phone", "Billing Phone", "Shipping Phone"),
-        "customer_name": cols.first_of("Billing Name", "Shipping Name"),
-        "country": cols.first_of("Shipping Country", "Billing Country"),
+        "phone": cols.order_level("Phone", "Billing Phone", "Shipping Phone"),
+        "customer_name": cols.order_level("Billing Name", "Shipping Name"),
+        "country": cols.order_level("Shipping Country", "Billing Country"),
         "currency": cols.order_level("Currency"),
         "sku": cols.text("Lineitem sku"),
         "description": cols.text("Lineitem name"),
@@ -184,12 +183,12 @@ def _sale_expressions(cols: _Columns) -> dict[str, str]:
 def _source_columns(cols: _Columns) -> dict[str, str]:
     """Which export column each field came from, for error messages (first choice when several)."""
     wanted = {
-        "source_order_id": "Name", "order_kind_raw": "Financial Status", "ordered_at": "Paid at",
+        "source_order_id": "Name", "order_kind_raw": "Financial Status", "ordered_at": "Created at",
         "email": "Email", "phone": "Phone", "customer_name": "Billing Name", "country": "Shipping Country",
         "currency": "Currency", "sku": "Lineitem sku", "description": "Lineitem name",
         "quantity": "Lineitem quantity", "unit_price": "Lineitem price", "channel": "Source",
     }
-    fallbacks = {"ordered_at": "Created at", "phone": "Billing Phone", "customer_name": "Shipping Name",
+    fallbacks = {"ordered_at": "Paid at", "phone": "Billing Phone", "customer_name": "Shipping Name",
                  "country": "Billing Country"}
     columns = {}
     for field, column in wanted.items():
@@ -223,7 +222,7 @@ valued AS (
   SELECT *,
     CASE WHEN count(*) OVER o = count(_value) OVER o THEN sum(_value) OVER o END AS _order_value,
     row_number() OVER (PARTITION BY source_order_id ORDER BY _row) AS _nth,
-    _status = 'refunded'
+    coalesce(_status = 'refunded', false)
       OR (_refunded IS NOT NULL AND coalesce(try_cast(_refunded AS {_MONEY}) <> 0, true)) AS _has_refund
   FROM (
     SELECT *, try_cast(quantity AS {_MONEY}) * try_cast(unit_price AS {_MONEY}) AS _value FROM lines
