@@ -51,7 +51,8 @@ def render_load_report(report: LoadReport) -> None:
     if report.status == "already_loaded":
         stdout.print(f"[yellow]{report.path}[/]: already loaded (batch {report.batch_id}); nothing added")
         return
-    table = Table(title=f"{report.path} ({report.source_format}, {report.rows_read:,} rows, {report.seconds:.1f} s)")
+    table = Table(title=f"{Path(report.path).name}: {report.source_format} layout, {report.rows_read:,} rows, "
+                        f"{report.seconds:.1f} s", title_justify="left")
     table.add_column("lines")
     table.add_column("count", justify="right")
     for fate in FATE_ORDER:
@@ -84,7 +85,8 @@ def quality_command(warehouse: WarehouseOption = None, json_output: JsonOption =
 
 def render_quality(figures: dict) -> None:
     totals = figures["totals"]
-    table = Table(title=f"warehouse {figures['warehouse']} (reporting currency {figures['reporting_currency']})")
+    table = Table(title=f"{Path(figures['warehouse']).name} (reporting currency {figures['reporting_currency']})",
+                  title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key in ("orders", "order_lines", "customers", "feedback", "quarantined_rows", "customer_merges", "batches"):
@@ -95,6 +97,8 @@ def render_quality(figures: dict) -> None:
     validity = figures["validity"]
     table.add_row("orders with unknown country", f"{validity['unknown_country_orders']:,}")
     table.add_row("orphan returns", f"{validity['orphan_returns']:,}")
+    for market, orders in figures["markets"].items():
+        table.add_row(f"sales orders: {market}", f"{orders:,}")
     for reason, count in validity["quarantine_by_reason"].items():
         table.add_row(f"quarantined: {reason}", f"{count:,}")
     for table_name, fields in figures["completeness"].items():

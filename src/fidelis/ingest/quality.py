@@ -115,7 +115,7 @@ def warehouse_quality(con: duckdb.DuckDBPyConnection) -> dict:
 def _warehouse_completeness(con: duckdb.DuckDBPyConnection) -> dict:
     """Share of rows with each optional field present, in orders, order_lines and customers."""
     checks = {
-        "orders": ("customer_id", "country_code", "channel", "original_order_id"),
+        "orders": ("customer_id", "country_code", "channel"),
         "order_lines": ("sku", "description", "category"),
         "customers": ("email", "phone", "name", "country_code"),
     }

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -29,15 +30,40 @@ from fidelis.synth.feedback import build_feedback
 from fidelis.synth.fx import fx_matrix
 from fidelis.synth.markets import COUNTRIES, minor_unit_digits
 from fidelis.synth.model import (
-    SECONDS_PER_DAY, Customers, Purchases, Window, mean_repeat_value, sample_customers, sample_purchases,
+    SECONDS_PER_DAY,
+    Customers,
+    Window,
+    mean_repeat_value,
+    sample_customers,
+    sample_purchases,
 )
 from fidelis.synth.orders import (
-    Currencies, Orders, build_dirty_rows, build_lines, build_orders, build_returns, concat_rows,
-    convert_values, country_spellings, currencies_for, dirty_count_per_kind, sort_rows,
+    Currencies,
+    Orders,
+    Rows,
+    build_dirty_rows,
+    build_lines,
+    build_orders,
+    build_returns,
+    check_fx_coverage,
+    concat_orders,
+    concat_rows,
+    convert_values,
+    country_spellings,
+    currencies_for,
+    dirty_count_per_kind,
+    merge_sorted,
 )
 from fidelis.synth.params import SynthParams
 from fidelis.synth.writer import (
-    DATE_FORMAT, FEEDBACK_SCHEMA, ORDERS_SCHEMA, Lookups, chunks, feedback_table, orders_table, table_sink,
+    DATE_FORMAT,
+    FEEDBACK_SCHEMA,
+    ORDERS_SCHEMA,
+    Lookups,
+    chunks,
+    feedback_table,
+    orders_table,
+    table_sink,
 )
 
 DEFAULT_START = date(2023, 1, 1)
@@ -90,73 +116,101 @@ def generate(
 ) -> SynthResult:
     """Generate `customers` customers' purchases from `start` to `end` (inclusive dates, UTC) into `out_dir`.
 
-    Raises ValueError for invalid arguments (message names the argument).
+    Raises ValueError for invalid arguments (the message names the argument) before writing anything.
     """
     began = time.perf_counter()
     params = params or SynthParams()
-    window, start_day, end_day = _validate(out_dir, customers, seed, start, end, fmt, compress)
-    report = progress or (lambda stage, fraction: None)
+    out_dir = Path(out_dir)
+    window, days = _validate(out_dir, customers, seed, start, end, fmt, compress)
+    currencies = currencies_for(params.reporting_currency)
+    fx = fx_matrix(currencies.codes, params.reporting_currency, _month(window.start_s), _month(window.end_s - 1))
+    check_fx_coverage(fx, currencies)
     out_dir.mkdir(parents=True, exist_ok=True)
     rngs = dict(zip(_STREAMS, np.random.default_rng(seed).spawn(len(_STREAMS)), strict=True))
+    report = progress or (lambda stage, fraction: None)
     weights = np.array([c.weight for c in COUNTRIES]) / sum(c.weight for c in COUNTRIES)
 
     report("sampling customers and purchases", 0.0)
     people = sample_customers(rngs["customers"], customers, params, window, weights)
     purchases, last_s = sample_purchases(rngs["purchases"], people, params)
     people = replace(people, last_s=last_s)
+    repeat_value = mean_repeat_value(people, purchases)
 
     report("building identities", 0.08)
     names = identity.build_name_table()
     drawn = identity.draw_names(rngs["identity"], people.country, names)
     emails = identity.emails(rngs["identity"], drawn)
-    no_phone = rngs["identity"].random(customers) < params.no_phone_fraction
-    phones = identity.phone_numbers(rngs["identity"], people.country, no_phone)
+    phones = identity.phone_numbers(rngs["identity"], people.country,
+                                    rngs["identity"].random(customers) < params.no_phone_fraction)
 
     report("building orders", 0.15)
-    currencies = currencies_for(params.reporting_currency)
-    fx = fx_matrix(currencies.codes, params.reporting_currency, _month(window.start_s), _month(window.end_s - 1))
-    guests = int(round(params.guest_order_fraction / (1 - params.guest_order_fraction) * len(purchases.at_s)))
+    guests = round(params.guest_order_fraction / (1 - params.guest_order_fraction) * len(purchases.at_s))
     orders = build_orders(rngs["orders"], purchases, people.country, drawn.name_index, guests, names, params,
                           window, weights)
+    del purchases
     currency, value_minor = convert_values(orders, currencies, fx)
     orders = replace(orders, currency=currency)
-
     report("building order lines and returns", 0.25)
-    catalogue = build_catalogue(params.catalogue_size)
-    sales, owner = build_lines(rngs["lines"], orders, value_minor, catalogue, params)
-    del value_minor
-    returns, returned = build_returns(rngs["returns"], sales, owner, len(orders), catalogue, params, window)
-    per_kind = dirty_count_per_kind(len(owner), customers, params)
-    dirty, dirty_counts = build_dirty_rows(rngs["dirty"], sales, per_kind, len(orders) + 1, currencies, names,
-                                           catalogue, params, window)
-    counts = _order_counts(people, purchases, orders, owner, returns, guests)
-    del owner
-    rows = concat_rows([sales, returns, dirty])
-    del sales, returns, dirty
-    rows = sort_rows(rows)
-    counts["order_rows"] = len(rows["at_s"])
+    built = _build_rows(rngs, orders, value_minor, people, guests, currencies, names, params, window)
+    del orders, value_minor
 
-    lookups = _lookups(customers, emails, phones, names, currencies, catalogue, len(orders) + 2 * per_kind)
+    lookups = _lookups(customers, emails, phones, names, currencies, built.catalogue, len(built.orders))
     files = _file_names(out_dir, fmt, compress)
     report("writing orders", 0.35)
-    _write_orders(files["orders"], rows, lookups, fmt, compress, report)
-    del rows
+    _write_orders(files["orders"], built.rows, built.orders, lookups, fmt, compress, report)
+    built.rows.clear()
 
     report("writing feedback", 0.9)
-    feedback = build_feedback(rngs["feedback"], orders, returned, params, window)
-    counts["feedback_rows"] = _write_feedback(files["feedback"], feedback, orders, lookups, fmt, compress)
+    sale_orders = _first_orders(built.orders, built.counts["sale_orders"])
+    feedback = build_feedback(rngs["feedback"], sale_orders, built.had_return, params, window)
+    built.counts["feedback_rows"] = _write_feedback(files["feedback"], feedback, built.orders, lookups, fmt,
+                                                    compress)
 
     report("writing ground truth", 0.95)
-    _write_truth(files["truth"], people, purchases, lookups, currencies)
-    _write_metadata(files, fmt, customers, seed, (start_day, end_day), window, params, counts, dirty_counts)
+    _write_truth(files["truth"], people, repeat_value, lookups, currencies)
+    _write_metadata(files, fmt, customers, seed, days, window, params, built.counts, built.dirty_counts)
     report("done", 1.0)
-    return SynthResult(out_dir, files, counts, dirty_counts, time.perf_counter() - began)
+    return SynthResult(out_dir, files, built.counts, built.dirty_counts, time.perf_counter() - began)
+
+
+@dataclass(frozen=True)
+class _BuiltRows:
+    """Every row of the orders file (in time order) and what else the later stages need."""
+
+    rows: Rows
+    orders: Orders  # the sale orders, then the orders the dirty rows refer to
+    catalogue: Catalogue
+    had_return: np.ndarray  # per sale order
+    counts: dict[str, int]
+    dirty_counts: dict[str, int]
+
+
+def _build_rows(
+    rngs: dict[str, np.random.Generator], orders: Orders, value_minor: np.ndarray, people: Customers, guests: int,
+    currencies: Currencies, names: identity.NameTable, params: SynthParams, window: Window,
+) -> _BuiltRows:
+    """Sale lines, returns and dirty rows, merged into one time-ordered set of rows."""
+    catalogue = build_catalogue(params.catalogue_size)
+    sales = build_lines(rngs["lines"], orders, value_minor, catalogue, params)
+    returns, had_return = build_returns(rngs["returns"], sales, len(orders), catalogue, params, window)
+    per_kind = dirty_count_per_kind(len(sales["order"]), len(people), params)
+    dirty, dirty_orders, dirty_counts = build_dirty_rows(rngs["dirty"], sales, per_kind, orders, currencies,
+                                                         names, catalogue, params, window)
+    counts = _order_counts(people, orders, sales, returns, guests)
+    rows = merge_sorted(sales, concat_rows([returns, dirty]))
+    counts["order_rows"] = len(rows["at_s"])
+    return _BuiltRows(rows, concat_orders([orders, dirty_orders]), catalogue, had_return, counts, dirty_counts)
+
+
+def _first_orders(orders: Orders, count: int) -> Orders:
+    """The first `count` orders (views, no copies)."""
+    return Orders(**{f.name: getattr(orders, f.name)[:count] for f in fields(Orders)})
 
 
 def _validate(
     out_dir: Path, customers: int, seed: int, start: date | str, end: date | str, fmt: str, compress: bool
-) -> tuple[Window, date, date]:
-    """Check arguments; return the window in epoch seconds [start 00:00, day after end 00:00)."""
+) -> tuple[Window, tuple[date, date]]:
+    """Check arguments; return the window in epoch seconds [start 00:00, day after end 00:00) and the days."""
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
         raise ValueError(f"customers must be a whole number >= 1, got {customers!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -172,7 +226,7 @@ def _validate(
         raise ValueError(f"out_dir {out_dir} exists and is not a directory")
     first = datetime.combine(start_day, datetime.min.time(), UTC)
     last = datetime.combine(end_day + timedelta(days=1), datetime.min.time(), UTC)
-    return Window(int(first.timestamp()), int(last.timestamp())), start_day, end_day
+    return Window(int(first.timestamp()), int(last.timestamp())), (start_day, end_day)
 
 
 def parse_day(value: date | str, name: str) -> date:
@@ -191,19 +245,17 @@ def _month(epoch_s: int) -> np.datetime64:
     return np.datetime64(epoch_s, "s").astype("datetime64[M]")
 
 
-def _order_counts(
-    people: Customers, purchases: Purchases, orders: Orders, owner: np.ndarray, returns: dict, guests: int
-) -> dict[str, int]:
+def _order_counts(people: Customers, orders: Orders, sales: Rows, returns: Rows, guests: int) -> dict[str, int]:
     return {
         "customers": len(people),
         "repeat_purchases": int(people.x.sum()),
         "customers_alive_at_end": int(people.alive.sum()),
-        "customer_orders": len(purchases.at_s),
+        "customer_orders": len(orders) - guests,
         "guest_orders": guests,
         "sale_orders": len(orders),
-        "sale_lines": len(owner),
-        "return_lines": len(returns["at_s"]),
-        "return_orders": len(np.unique(returns["order_num"])),
+        "sale_lines": len(sales["order"]),
+        "return_lines": len(returns["order"]),
+        "return_orders": len(np.unique(returns["order"])),
     }
 
 
@@ -232,12 +284,19 @@ def _file_names(out_dir: Path, fmt: str, compress: bool) -> dict[str, Path]:
     }
 
 
-def _write_orders(path: Path, rows: dict, lookups: Lookups, fmt: str, compress: bool,
+def _write_orders(path: Path, rows: Rows, orders: Orders, lookups: Lookups, fmt: str, compress: bool,
                   report: ProgressCallback) -> None:
+    """Write in chunks; the next chunk's strings are built in a second thread while one is written
+    (Arrow releases the GIL in both), which roughly halves the time on two or more cores."""
     total = len(rows["at_s"])
-    with table_sink(path, ORDERS_SCHEMA, fmt, compress) as write:
-        for part in chunks(total):
-            write(orders_table({name: column[part] for name, column in rows.items()}, lookups))
+    build = lambda part: orders_table({name: column[part] for name, column in rows.items()}, orders, lookups)
+    with table_sink(path, ORDERS_SCHEMA, fmt, compress) as write, ThreadPoolExecutor(max_workers=1) as pool:
+        parts = list(chunks(total))
+        pending = pool.submit(build, parts[0]) if parts else None
+        for i, part in enumerate(parts):
+            table = pending.result()
+            pending = pool.submit(build, parts[i + 1]) if i + 1 < len(parts) else None
+            write(table)
             report("writing orders", 0.35 + 0.55 * part.stop / total)
 
 
@@ -251,10 +310,9 @@ def _write_feedback(path: Path, feedback: dict, orders: Orders, lookups: Lookups
     return total
 
 
-def _write_truth(path: Path, people: Customers, purchases: Purchases, lookups: Lookups,
+def _write_truth(path: Path, people: Customers, mean_value: np.ndarray, lookups: Lookups,
                  currencies: Currencies) -> None:
     """customers_truth.parquet: latent traits and the BG/NBD summary per customer."""
-    mean_value = mean_repeat_value(people, purchases)
     country = people.country
     table = pa.table({
         "customer_id": lookups.customer_ids,
@@ -289,7 +347,7 @@ def _write_metadata(files: dict[str, Path], fmt: str, customers: int, seed: int,
 
 def _params_document(names: dict[str, str], customers: int, seed: int, days: tuple[date, date], window: Window,
                      params: SynthParams, counts: dict[str, int], dirty: dict[str, int]) -> dict:
-    iso = lambda s: datetime.fromtimestamp(s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    iso = lambda s: datetime.fromtimestamp(s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "generator": {"name": "fidelis synth", "version": fidelis.__version__},
         "seed": seed,

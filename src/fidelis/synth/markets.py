@@ -3,7 +3,8 @@
 Static data only. Market names follow the bundled `fidelis/data/markets.toml`, so the ground truth
 and the warehouse agree on which market a customer belongs to. Currencies are limited to those in
 the bundled ECB table (`fidelis/ingest/data/fx_monthly_ecb.csv`), which is why the Middle East &
-Africa market is Israel and South Africa (no AED there).
+Africa market is Israel and South Africa (no AED there), and to codes pycountry still lists as
+ISO 4217, which is why Bulgaria is priced in EUR (BGN was withdrawn when Bulgaria joined the euro).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class Country:
     name_group: str
     native_script_fraction: float  # share of customers whose name is written in the local script
     phone: PhonePlan
-    euro_from_month: str | None = None  # first month (YYYY-MM) the country prices in EUR
 
 
 def _plan(code: int, prefixes: str, intl: str, national: str) -> PhonePlan:
@@ -72,8 +72,8 @@ COUNTRIES: tuple[Country, ...] = (
             _plan(48, "512 510 511 513 514", "+48 ### ### ###", "### ### ###")),
     Country("SE", ("Sweden",), "Europe", "SEK", 0.02, "en", "sv", 0.0,
             _plan(46, "701 700 702 703 704", "+46 ## ### ## ##", "0##-### ## ##")),
-    Country("BG", ("Bulgaria",), "Europe", "BGN", 0.01, "en", "bg", 0.6,
-            _plan(359, "878 888 898 877 887", "+359 ## ### ####", "0## ### ####"), euro_from_month="2026-01"),
+    Country("BG", ("Bulgaria",), "Europe", "EUR", 0.01, "en", "bg", 0.6,
+            _plan(359, "878 888 898 877 887", "+359 ## ### ####", "0## ### ####")),
     Country("GB", ("United Kingdom", "UK"), "United Kingdom", "GBP", 0.08, "en", "en_gb", 0.0,
             _plan(44, "7400 7401 7402 7403 7404", "+44 #### ######", "0#### ######")),
     Country("SG", ("Singapore",), "Southeast Asia", "SGD", 0.02, "en", "sg", 0.0,
@@ -131,23 +131,23 @@ NAME_LISTS: dict[str, tuple[str, str]] = {
     "nl": ("Daan Emma Sem Julia Lucas Mila Levi Tess Finn Sophie Noah Zoë",
            "de_Jong Jansen de_Vries van_den_Berg van_Dijk Bakker Janssen Visser Smit Meijer de_Boer Mulder"),
     "pl": ("Jakub Zuzanna Antoni Julia Jan Maja Szymon Hanna Filip Zofia Aleksander Lena",
-           "Nowak Kowalski Wiśniewski Wójcik Kowalczyk Kamiński Lewandowski Zieliński Szymański Woźniak "
-           "Dąbrowski Kozłowski"),
+           ("Nowak Kowalski Wiśniewski Wójcik Kowalczyk Kamiński Lewandowski Zieliński Szymański Woźniak "
+            "Dąbrowski Kozłowski")),
     "sv": ("Erik Maja Lars Elsa Oskar Alice Karl Astrid Nils Ebba Anders Saga",
-           "Andersson Johansson Karlsson Nilsson Eriksson Larsson Olsson Persson Svensson Gustafsson "
-           "Pettersson Jonsson"),
-    "bg": ("Иван/Ivan Мария/Maria Георги/Georgi Елена/Elena Димитър/Dimitar Десислава/Desislava "
-           "Николай/Nikolay Петя/Petya",
-           "Иванов/Ivanov Петров/Petrov Георгиев/Georgiev Димитров/Dimitrov Николов/Nikolov "
-           "Стоянов/Stoyanov Тодоров/Todorov Илиев/Iliev"),
+           ("Andersson Johansson Karlsson Nilsson Eriksson Larsson Olsson Persson Svensson Gustafsson "
+            "Pettersson Jonsson")),
+    "bg": (("Иван/Ivan Мария/Maria Георги/Georgi Елена/Elena Димитър/Dimitar Десислава/Desislava "
+            "Николай/Nikolay Петя/Petya"),
+           ("Иванов/Ivanov Петров/Petrov Георгиев/Georgiev Димитров/Dimitrov Николов/Nikolov "
+            "Стоянов/Stoyanov Тодоров/Todorov Илиев/Iliev")),
     "sg": ("Wei_Ling Jun_Jie Hui_Min Zhi_Hao Priya Arjun Siti Daniel",
            "Tan Lim Lee Ng Wong Goh Chua Koh"),
     "ms": ("Ahmad Siti Muhammad Nur Budi Dewi Agus Putri Rizky Ayu",
            "Rahman Abdullah Hassan Santoso Wijaya Saputra Hidayat Kusuma Ismail Lestari"),
-    "th": ("สมชาย/Somchai สมศรี/Somsri ประเสริฐ/Prasert มาลี/Malee อนันต์/Anan วิไล/Wilai "
-           "สุนทร/Sunthorn นภา/Napha",
-           "ศรีสุข/Srisuk วงศ์ใหญ่/Wongyai แสงทอง/Saengthong บุญมา/Boonma ใจดี/Jaidee "
-           "รัตนพงษ์/Rattanapong สุขสวัสดิ์/Suksawat ทองดี/Thongdee"),
+    "th": (("สมชาย/Somchai สมศรี/Somsri ประเสริฐ/Prasert มาลี/Malee อนันต์/Anan วิไล/Wilai "
+            "สุนทร/Sunthorn นภา/Napha"),
+           ("ศรีสุข/Srisuk วงศ์ใหญ่/Wongyai แสงทอง/Saengthong บุญมา/Boonma ใจดี/Jaidee "
+            "รัตนพงษ์/Rattanapong สุขสวัสดิ์/Suksawat ทองดี/Thongdee")),
     "ph": ("Juan Maria Jose Angel Mark Kristine John_Paul Princess",
            "Santos Reyes Cruz Bautista Garcia Mendoza Dela_Cruz Villanueva"),
     "ja": ("翔/Sho 陽菜/Hina 蓮/Ren 結衣/Yui 大翔/Hiroto 美咲/Misaki 悠真/Yuma さくら/Sakura",

@@ -1,12 +1,15 @@
 """From purchases to order lines: guests, currencies, line splits, returns and dirty rows.
 
-Rows are kept as a dict of equally long numpy arrays (one per column, codes instead of strings);
-`fidelis.synth.writer` turns them into text only when writing, chunk by chunk.
+Memory matters at millions of rows, so data is kept normalised as numpy arrays of codes: `Orders`
+holds one entry per order (who, where, which currency, how the e-mail was typed...), and `Rows`
+(a dict of equally long arrays) holds per line only the order index, time, kind, SKU, quantity and
+unit price. `fidelis.synth.writer` joins them into text only when writing, chunk by chunk.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as fields_of
 
 import numpy as np
 
@@ -25,6 +28,7 @@ CHANNELS = ("web", "app", "marketplace")
 PHONE_FORMS = ("e164", "international", "national")
 DIRTY_KINDS = ("zero_unit_price", "negative_quantity", "duplicate_line", "unknown_country", "orphan_return")
 _MAX_SKU_REDRAWS = 50
+_TITLE_CASE_SHARE = 0.7  # of the mixed-case e-mails; the others are upper case
 
 
 @dataclass(frozen=True)
@@ -34,19 +38,21 @@ class Currencies:
     codes: tuple[str, ...]
     scale: np.ndarray  # int64 per currency
     of_country: np.ndarray  # per country
-    euro_from: np.ndarray  # per country: datetime64[M] from which it prices in EUR (NaT = never)
     reporting: int  # index of the reporting currency
 
 
 @dataclass(frozen=True)
 class Orders:
-    """Sale orders in time order; `number` is the order number written as O<number>."""
+    """Orders in time order; order i is written as O<number[i]> (number = i + 1).
+
+    The sale orders come first; the generator appends (`concat_orders`) the unknown-country orders
+    and the never-written orders that orphan returns refer to, both made by `build_dirty_rows`.
+    """
 
     number: np.ndarray
     at_s: np.ndarray
     customer: np.ndarray  # -1 for guests
-    purchase: np.ndarray  # index into Purchases; -1 for guests
-    country: np.ndarray
+    country: np.ndarray  # index into COUNTRIES; len(COUNTRIES) = unknown
     currency: np.ndarray
     value: np.ndarray  # reporting currency
     name: np.ndarray  # index into NameTable.names
@@ -74,12 +80,11 @@ def country_spellings() -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def currencies_for(reporting: str) -> Currencies:
-    """Currencies of all countries plus EUR and the reporting currency."""
-    codes = tuple(dict.fromkeys([c.currency for c in COUNTRIES] + ["EUR", reporting]))
+    """Currencies of all countries plus the reporting currency."""
+    codes = tuple(dict.fromkeys([c.currency for c in COUNTRIES] + [reporting]))
     scale = np.array([10 ** minor_unit_digits(c) for c in codes], np.int64)
     of_country = np.array([codes.index(c.currency) for c in COUNTRIES])
-    euro_from = np.array([np.datetime64(c.euro_from_month or "NaT", "M") for c in COUNTRIES])
-    return Currencies(codes, scale, of_country, euro_from, codes.index(reporting))
+    return Currencies(codes, scale, of_country, codes.index(reporting))
 
 
 def build_orders(
@@ -99,7 +104,7 @@ def build_orders(
     g_nu = rng.gamma(params.q, 1.0 / params.gamma, size=guest_count)
     g_value = rng.gamma(params.p, 1.0 / g_nu)
     g_name = draw_names(rng, g_country, names).name_index
-    customer = np.concatenate([purchases.customer, np.full(guest_count, -1)])
+    customer = np.concatenate([purchases.customer, np.full(guest_count, -1)]).astype(np.int32)
     at_s = np.concatenate([purchases.at_s, g_at])
     order = np.argsort(at_s, kind="stable")
     customer = customer[order]
@@ -113,13 +118,12 @@ def build_orders(
         number=np.arange(1, n + 1, dtype=np.int64),
         at_s=at_s[order],
         customer=customer,
-        purchase=np.concatenate([np.arange(len(purchases.customer)), np.full(guest_count, -1)])[order],
         country=country,
         currency=np.zeros(n, np.int16),  # replaced with convert_values' result
         value=np.concatenate([purchases.value, g_value])[order],
-        name=np.concatenate([customer_name[purchases.customer], g_name])[order],
+        name=np.concatenate([customer_name[purchases.customer], g_name])[order].astype(np.int32),
         channel=rng.choice(len(CHANNELS), size=n, p=params.channel_probs).astype(np.int8),
-        email_case=np.where(case_draw < params.mixed_case_email_fraction * 0.7, 1,
+        email_case=np.where(case_draw < params.mixed_case_email_fraction * _TITLE_CASE_SHARE, 1,
                             np.where(case_draw < params.mixed_case_email_fraction, 2, 0)).astype(np.int8),
         email_padded=rng.random(n) < params.padded_email_fraction,
         phone_form=rng.choice(3, size=n, p=_phone_form_probs(params)).astype(np.int8),
@@ -132,66 +136,62 @@ def _phone_form_probs(params: SynthParams) -> list[float]:
     return [1.0 - local, params.spaced_phone_fraction, params.national_phone_fraction]
 
 
+def check_fx_coverage(fx: FxMatrix, currencies: Currencies) -> None:
+    """Fail before any work if a country's currency lacks a rate in some month of the window."""
+    months = fx.first_month + np.arange(fx.rates.shape[0])
+    for currency in np.unique(currencies.of_country):
+        fx.rate(months, np.full(len(months), currency))
+
+
 def convert_values(orders: Orders, currencies: Currencies, fx: FxMatrix) -> tuple[np.ndarray, np.ndarray]:
     """(currency index, value in local minor units) per order, at the rate of the order's month."""
     month = orders.at_s.astype("datetime64[s]").astype("datetime64[M]")
-    euro_from = currencies.euro_from[orders.country]
-    in_euro = ~np.isnat(euro_from) & (month >= euro_from)
-    currency = np.where(in_euro, currencies.codes.index("EUR"), currencies.of_country[orders.country])
+    currency = currencies.of_country[orders.country]
     local = orders.value * fx.rate(month, currency) * currencies.scale[currency]
     return currency.astype(np.int16), np.maximum(np.rint(local), 1).astype(np.int64)
 
 
 def build_lines(
     rng: np.random.Generator, orders: Orders, value_minor: np.ndarray, catalogue: Catalogue, params: SynthParams
-) -> tuple[Rows, np.ndarray]:
+) -> Rows:
     """Split every order into 1-5 lines of distinct SKUs whose amounts add up to about its value.
 
     Unit prices are whole minor units and line_amount = quantity * unit_price exactly, so an
     order's total is the sum of its lines (within rounding of the drawn value).
     """
     n_lines = 1 + rng.choice(len(params.lines_per_order_probs), size=len(orders), p=params.lines_per_order_probs)
-    owner = np.repeat(np.arange(len(orders)), n_lines)
-    weight = rng.gamma(params.line_split_concentration, size=len(owner))
-    share = weight / np.add.reduceat(weight, group_starts(n_lines))[owner]
-    quantity = 1 + rng.choice(len(params.quantity_probs), size=len(owner), p=params.quantity_probs)
-    unit = np.maximum(np.rint(value_minor[owner] * share / quantity), 1).astype(np.int64)
-    sku = distinct_skus(rng, owner, catalogue)
-    rows = _order_fields(orders, owner)
-    rows.update(kind=np.full(len(owner), SALE, np.int8), sku=sku, qty=quantity.astype(np.int32),
-                unit_minor=unit, amount_minor=unit * quantity)
-    return rows, owner
+    owner = np.repeat(np.arange(len(orders), dtype=np.int32), n_lines)
+    share = rng.gamma(params.line_split_concentration, size=len(owner))
+    share /= np.add.reduceat(share, group_starts(n_lines))[owner]
+    quantity = (1 + rng.choice(len(params.quantity_probs), size=len(owner), p=params.quantity_probs)).astype(np.int16)
+    share *= value_minor[owner]
+    share /= quantity
+    unit = np.maximum(np.rint(share), 1).astype(np.int64)
+    del share
+    sku = distinct_skus(rng, owner, catalogue, len(params.lines_per_order_probs))
+    return {"order": owner, "at_s": orders.at_s[owner], "kind": np.full(len(owner), SALE, np.int8), "sku": sku,
+            "qty": quantity, "unit_minor": unit}
 
 
-def _order_fields(orders: Orders, index: np.ndarray) -> Rows:
-    """Row columns that come from the order."""
-    return {
-        "at_s": orders.at_s[index], "order_num": orders.number[index], "customer": orders.customer[index],
-        "name": orders.name[index], "country": orders.country[index], "country_text": orders.country_text[index],
-        "currency": orders.currency[index], "channel": orders.channel[index],
-        "email_case": orders.email_case[index], "email_padded": orders.email_padded[index],
-        "phone_form": orders.phone_form[index],
-    }
-
-
-def distinct_skus(rng: np.random.Generator, owner: np.ndarray, catalogue: Catalogue) -> np.ndarray:
+def distinct_skus(rng: np.random.Generator, owner: np.ndarray, catalogue: Catalogue, max_lines: int) -> np.ndarray:
     """SKUs by popularity, redrawn until no order has the same SKU on two lines.
 
-    Only lines of orders that still have a repeat are redrawn, so the rounds get cheap quickly.
+    An order's lines are contiguous, so a repeat is a match with one of the previous
+    `max_lines - 1` lines of the same order. Only orders that still have a repeat are looked at
+    again, so the rounds get cheap quickly.
     """
-    size = len(catalogue)
     sku = draw_skus(rng, catalogue, len(owner))
     candidates = np.arange(len(owner))
     for _ in range(_MAX_SKU_REDRAWS):
-        key = owner[candidates].astype(np.int64) * size + sku[candidates]
-        order = np.argsort(key, kind="stable")
+        own, drawn = owner[candidates], sku[candidates]
         repeated = np.zeros(len(candidates), bool)
-        repeated[order[1:]] = key[order[1:]] == key[order[:-1]]
+        for shift in range(1, max_lines):
+            repeated[shift:] |= (own[shift:] == own[:-shift]) & (drawn[shift:] == drawn[:-shift])
         if not repeated.any():
             return sku
         redo = candidates[repeated]
         sku[redo] = draw_skus(rng, catalogue, len(redo))
-        candidates = candidates[np.isin(owner[candidates], owner[redo])]
+        candidates = candidates[np.isin(own, owner[redo])]
     raise RuntimeError("could not give every order distinct SKUs; the catalogue is too small")
 
 
@@ -202,84 +202,103 @@ def draw_skus(rng: np.random.Generator, catalogue: Catalogue, k: int) -> np.ndar
 
 
 def build_returns(
-    rng: np.random.Generator, sales: Rows, owner: np.ndarray, n_orders: int, catalogue: Catalogue,
-    params: SynthParams, window: Window,
+    rng: np.random.Generator, sales: Rows, n_orders: int, catalogue: Catalogue, params: SynthParams,
+    window: Window,
 ) -> tuple[Rows, np.ndarray]:
     """Full-line returns, all of an order's returned lines together, some days after the sale.
 
-    Returns falling after the window are not written (they have not happened yet).
+    Returns falling after the window are not written (they have not happened yet). Also returns
+    which orders had a return.
     """
     chance = np.minimum(params.return_line_fraction * catalogue.return_propensity[sales["sku"]], 1.0)
-    returned = rng.random(len(owner)) < chance
-    delay_s = rng.uniform(params.return_min_days, params.return_max_days, n_orders) * SECONDS_PER_DAY
-    at_s = sales["at_s"] + delay_s.astype(np.int64)[owner]
-    keep = np.flatnonzero(returned & (at_s < window.end_s))
-    rows = take_rows(sales, keep)
-    rows.update(kind=np.full(len(keep), RETURN, np.int8), at_s=at_s[keep], qty=-rows["qty"],
-                amount_minor=-rows["amount_minor"])
-    returned_orders = np.zeros(n_orders, bool)
-    returned_orders[owner[keep]] = True
-    return rows, returned_orders
+    returned = np.flatnonzero(rng.random(len(chance)) < chance)
+    delay_s = (rng.uniform(params.return_min_days, params.return_max_days, n_orders) * SECONDS_PER_DAY)
+    at_s = sales["at_s"][returned] + delay_s.astype(np.int64)[sales["order"][returned]]
+    keep = at_s < window.end_s
+    rows = take_rows(sales, returned[keep])
+    rows.update(kind=np.full(int(keep.sum()), RETURN, np.int8), at_s=at_s[keep], qty=-rows["qty"])
+    had_return = np.zeros(n_orders, bool)
+    had_return[rows["order"]] = True
+    return rows, had_return
 
 
 def dirty_count_per_kind(sale_lines: int, customers: int, params: SynthParams) -> int:
     """How many rows of each dirty kind: the fraction split over kinds, at least 1 from 100 customers."""
-    count = int(round(params.dirty_line_fraction * sale_lines / len(DIRTY_KINDS)))
+    count = round(params.dirty_line_fraction * sale_lines / len(DIRTY_KINDS))
     return max(count, 1) if customers >= 100 else count
 
 
 def build_dirty_rows(
-    rng: np.random.Generator, sales: Rows, per_kind: int, first_free_number: int, currencies: Currencies,
+    rng: np.random.Generator, sales: Rows, per_kind: int, orders: Orders, currencies: Currencies,
     names: NameTable, catalogue: Catalogue, params: SynthParams, window: Window,
-) -> tuple[Rows, dict[str, int]]:
-    """Rows a loader must reject or repair, `per_kind` of each of DIRTY_KINDS.
+) -> tuple[Rows, Orders, dict[str, int]]:
+    """Rows a loader must reject or repair, `per_kind` of each of DIRTY_KINDS, and the orders to
+    append for them (unknown-country orders, then the never-written orders orphans refer to).
 
     They never create or remove a customer's purchase: extra lines go into existing orders, the
     unknown-country orders are guest orders, and orphan returns refund orders that do not exist.
     """
-    k = per_kind
-    if k == 0:
-        return take_rows(sales, np.zeros(0, np.int64)), dict.fromkeys(DIRTY_KINDS, 0)
-    customer_lines = np.flatnonzero(sales["customer"] >= 0)
-    picked = rng.choice(customer_lines, size=min(4 * k, len(customer_lines)), replace=False)
+    customer_lines = np.flatnonzero(orders.customer[sales["order"]] >= 0)
+    k = min(per_kind, len(customer_lines) // 4)
+    picked = rng.choice(customer_lines, size=4 * k, replace=False)
     zero, negative, duplicate, orphan = (take_rows(sales, picked[i * k:(i + 1) * k]) for i in range(4))
-    zero.update(sku=draw_skus(rng, catalogue, len(zero["sku"])),
-                qty=np.ones(len(zero["sku"]), np.int32), unit_minor=np.zeros(len(zero["sku"]), np.int64),
-                amount_minor=np.zeros(len(zero["sku"]), np.int64))
-    neg_qty = -rng.integers(1, 3, len(negative["sku"])).astype(np.int32)
-    negative.update(sku=draw_skus(rng, catalogue, len(neg_qty)), qty=neg_qty,
-                    amount_minor=neg_qty * negative["unit_minor"])
-    orphan_numbers = first_free_number + k + np.arange(len(orphan["sku"]), dtype=np.int64)
-    orphan.update(kind=np.full(len(orphan_numbers), RETURN, np.int8), order_num=orphan_numbers,
-                  qty=-orphan["qty"], amount_minor=-orphan["amount_minor"],
-                  at_s=window.start_s + np.floor(rng.random(len(orphan_numbers)) * window.length_s).astype(np.int64))
-    atlantis = _unknown_country_orders(rng, k, first_free_number, currencies, names, catalogue, params, window)
+    zero.update(sku=draw_skus(rng, catalogue, k), qty=np.ones(k, np.int16), unit_minor=np.zeros(k, np.int64))
+    negative.update(sku=draw_skus(rng, catalogue, k), qty=-rng.integers(1, 3, k).astype(np.int16))
+    atlantis_orders = _unknown_country_orders(rng, k, len(orders), currencies, names, params, window)
+    atlantis = {"order": len(orders) + np.arange(k, dtype=np.int32), "at_s": atlantis_orders.at_s,
+                "kind": np.full(k, SALE, np.int8), "sku": draw_skus(rng, catalogue, k), "qty": np.ones(k, np.int16),
+                "unit_minor": np.maximum(np.rint(atlantis_orders.value * currencies.scale[currencies.reporting]),
+                                         1).astype(np.int64)}
+    orphan_orders = _take_orders(orders, orphan["order"], first_number=len(orders) + k + 1)
+    orphan.update(order=len(orders) + k + np.arange(k, dtype=np.int32), kind=np.full(k, RETURN, np.int8),
+                  qty=-orphan["qty"], at_s=_orphan_times(rng, orphan["at_s"], params, window))
     parts = {"zero_unit_price": zero, "negative_quantity": negative, "duplicate_line": duplicate,
              "unknown_country": atlantis, "orphan_return": orphan}
-    return concat_rows(list(parts.values())), {kind: len(rows["sku"]) for kind, rows in parts.items()}
+    extra_orders = concat_orders([atlantis_orders, orphan_orders])
+    return concat_rows(list(parts.values())), extra_orders, {kind: len(r["order"]) for kind, r in parts.items()}
+
+
+def _orphan_times(rng: np.random.Generator, sale_s: np.ndarray, params: SynthParams, window: Window) -> np.ndarray:
+    """A return delay after the copied sale line, or the sale's own time where that would leave the
+    window (the row must be rejected for its orphan id, not for its date)."""
+    at_s = sale_s + (rng.uniform(params.return_min_days, params.return_max_days, len(sale_s))
+                     * SECONDS_PER_DAY).astype(np.int64)
+    return np.where(at_s < window.end_s, at_s, sale_s)
+
+
+def _uniform_times(rng: np.random.Generator, k: int, window: Window) -> np.ndarray:
+    return window.start_s + np.floor(rng.random(k) * window.length_s).astype(np.int64)
 
 
 def _unknown_country_orders(
-    rng: np.random.Generator, k: int, first_number: int, currencies: Currencies, names: NameTable,
-    catalogue: Catalogue, params: SynthParams, window: Window,
-) -> Rows:
-    """One-line guest orders from 'Atlantis', priced in the reporting currency."""
-    scale = currencies.scale[currencies.reporting]
-    value = rng.gamma(params.p, 1.0 / rng.gamma(params.q, 1.0 / params.gamma, k))
-    unit = np.maximum(np.rint(value * scale), 1).astype(np.int64)
-    name_country = rng.integers(0, len(COUNTRIES), k).astype(np.int16)
+    rng: np.random.Generator, k: int, first_index: int, currencies: Currencies, names: NameTable,
+    params: SynthParams, window: Window,
+) -> Orders:
+    """Guest orders from 'Atlantis', priced in the reporting currency."""
     texts, _, _ = country_spellings()
-    return {
-        "at_s": window.start_s + np.floor(rng.random(k) * window.length_s).astype(np.int64),
-        "order_num": first_number + np.arange(k, dtype=np.int64), "customer": np.full(k, -1, np.int64),
-        "name": draw_names(rng, name_country, names).name_index, "country": np.full(k, len(COUNTRIES), np.int16),
-        "country_text": np.full(k, len(texts) - 1, np.int16),
-        "currency": np.full(k, currencies.reporting, np.int16),
-        "channel": rng.integers(0, len(CHANNELS), k).astype(np.int8), "email_case": np.zeros(k, np.int8),
-        "email_padded": np.zeros(k, bool), "phone_form": np.zeros(k, np.int8), "kind": np.full(k, SALE, np.int8),
-        "sku": draw_skus(rng, catalogue, k),
-        "qty": np.ones(k, np.int32), "unit_minor": unit, "amount_minor": unit,
-    }
+    name_country = rng.integers(0, len(COUNTRIES), k).astype(np.int16)
+    zeros = np.zeros(k, np.int8)
+    return Orders(
+        number=first_index + 1 + np.arange(k, dtype=np.int64), at_s=_uniform_times(rng, k, window),
+        customer=np.full(k, -1, np.int32), country=np.full(k, len(COUNTRIES), np.int16),
+        currency=np.full(k, currencies.reporting, np.int16),
+        value=rng.gamma(params.p, 1.0 / rng.gamma(params.q, 1.0 / params.gamma, k)),
+        name=draw_names(rng, name_country, names).name_index.astype(np.int32),
+        channel=rng.integers(0, len(CHANNELS), k).astype(np.int8), email_case=zeros,
+        email_padded=zeros.astype(bool), phone_form=zeros, country_text=np.full(k, len(texts) - 1, np.int16),
+    )
+
+
+def _take_orders(orders: Orders, index: np.ndarray, first_number: int) -> Orders:
+    """Copies of some orders, renumbered from `first_number`."""
+    fields = {f.name: getattr(orders, f.name)[index] for f in fields_of(Orders)}
+    fields["number"] = first_number + np.arange(len(index), dtype=np.int64)
+    return Orders(**fields)
+
+
+def concat_orders(parts: list[Orders]) -> Orders:
+    """Orders of all parts, in order."""
+    return Orders(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields_of(Orders)})
 
 
 def take_rows(rows: Rows, index: np.ndarray) -> Rows:
@@ -296,3 +315,22 @@ def sort_rows(rows: Rows) -> Rows:
     """Rows in time order; ties keep their order (an order's lines stay together, duplicates follow)."""
     order = np.argsort(rows["at_s"], kind="stable")
     return {name: column[order] for name, column in rows.items()}
+
+
+def merge_sorted(base: Rows, extra: Rows) -> Rows:
+    """`base` (already in time order) with `extra` merged in by time; extras go after base rows of the
+    same second. Consumes `base` column by column so that only one column is ever held twice."""
+    extra = sort_rows(extra)
+    position = np.searchsorted(base["at_s"], extra["at_s"], side="right") + np.arange(len(extra["at_s"]))
+    total = len(base["at_s"]) + len(extra["at_s"])
+    from_base = np.ones(total, bool)
+    from_base[position] = False
+    merged: Rows = {}
+    for name in list(base):
+        column = base.pop(name)
+        out = np.empty(total, np.result_type(column, extra[name]))
+        out[from_base] = column
+        out[position] = extra[name]
+        merged[name] = out
+        del column
+    return merged

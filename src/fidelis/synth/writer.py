@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from fidelis.synth.identity import numbered_ids
 from fidelis.synth.orders import CHANNELS, ORDER_KINDS, RETURN, Orders, Rows
 
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 ORDERS_SCHEMA = pa.schema([
@@ -60,33 +60,34 @@ class Lookups:
         return len(self.customer_ids)
 
 
-def orders_table(rows: Rows, lk: Lookups) -> pa.Table:
+def orders_table(rows: Rows, orders: Orders, lk: Lookups) -> pa.Table:
     """One chunk of orders.csv as an Arrow table with exactly ORDERS_SCHEMA."""
-    is_return = rows["kind"] == RETURN
-    customer = _nullable_index(rows["customer"])
-    scale = lk.currency_scale[rows["currency"]]
-    prefix = pc.if_else(pa.array(is_return), "R", "O")
-    number = pc.utf8_lpad(pc.cast(pa.array(rows["order_num"]), pa.string()), width=lk.order_id_width, padding="0")
+    order = rows["order"]
+    is_return = pa.array(rows["kind"] == RETURN)
+    customer = orders.customer[order]
+    currency = orders.currency[order]
+    scale = lk.currency_scale[currency]
+    number = pc.utf8_lpad(pc.cast(pa.array(orders.number[order]), pa.string()), width=lk.order_id_width,
+                          padding="0")
+    phone = np.where(customer >= 0, orders.phone_form[order].astype(np.int64) * lk.customer_count + customer, -1)
     columns = [
-        pc.binary_join_element_wise(prefix, number, ""),
+        pc.binary_join_element_wise(pc.if_else(is_return, "R", "O"), number, ""),
         pa.array(rows["at_s"].astype("datetime64[s]")),
         pc.take(pa.array(ORDER_KINDS), pa.array(rows["kind"])),
-        pc.if_else(pa.array(is_return), pc.binary_join_element_wise("O", number, ""), pa.scalar(None, pa.string())),
-        pc.take(lk.customer_ids, customer),
-        _emails(lk.emails, customer, rows["email_case"], rows["email_padded"]),
-        pc.take(lk.phones, _nullable_index(np.where(rows["customer"] >= 0,
-                                                    rows["phone_form"].astype(np.int64) * lk.customer_count
-                                                    + rows["customer"], -1))),
-        pc.take(lk.names, pa.array(rows["name"])),
-        pc.take(lk.countries, pa.array(rows["country_text"])),
-        pc.take(lk.currencies, pa.array(rows["currency"])),
+        pc.if_else(is_return, pc.binary_join_element_wise("O", number, ""), pa.scalar(None, pa.string())),
+        pc.take(lk.customer_ids, _nullable_index(customer)),
+        _emails(lk.emails, _nullable_index(customer), orders.email_case[order], orders.email_padded[order]),
+        pc.take(lk.phones, _nullable_index(phone)),
+        pc.take(lk.names, pa.array(orders.name[order])),
+        pc.take(lk.countries, pa.array(orders.country_text[order])),
+        pc.take(lk.currencies, pa.array(currency)),
         pc.take(lk.skus, pa.array(rows["sku"])),
         pc.take(lk.products, pa.array(rows["sku"])),
         pc.take(lk.categories, pa.array(rows["sku"])),
         pa.array(rows["qty"], pa.int32()),
         pa.array(rows["unit_minor"] / scale),
-        pa.array(rows["amount_minor"] / scale),
-        pc.take(pa.array(CHANNELS), pa.array(rows["channel"])),
+        pa.array(rows["unit_minor"] * rows["qty"] / scale),
+        pc.take(pa.array(CHANNELS), pa.array(orders.channel[order])),
     ]
     return pa.Table.from_arrays(columns, schema=ORDERS_SCHEMA)
 
@@ -116,10 +117,19 @@ def _nullable_index(index: np.ndarray) -> pa.Array:
 
 
 def _emails(emails: pa.Array, customer: pa.Array, case: np.ndarray, padded: np.ndarray) -> pa.Array:
-    """Each row's e-mail as typed: lower, Title or UPPER case, some with surrounding spaces."""
-    lower = pc.take(emails, customer)
-    cased = pc.choose(pa.array(case.astype(np.int8)), lower, pc.utf8_title(lower), pc.utf8_upper(lower))
-    return pc.if_else(pa.array(padded), pc.binary_join_element_wise("  ", cased, " ", ""), cased)
+    """Each row's e-mail as typed: lower, Title or UPPER case, some with surrounding spaces.
+
+    Only the few rows that differ from lower case are transformed (`replace_with_mask`).
+    """
+    result = pc.take(emails, customer)
+    for code, transform in ((1, pc.utf8_title), (2, pc.utf8_upper)):
+        mask = case == code
+        if mask.any():
+            result = pc.replace_with_mask(result, pa.array(mask), transform(result.filter(pa.array(mask))))
+    if padded.any():
+        spaced = pc.binary_join_element_wise("  ", result.filter(pa.array(padded)), " ", "")
+        result = pc.replace_with_mask(result, pa.array(padded), spaced)
+    return result
 
 
 @contextmanager
