@@ -15,10 +15,18 @@ _NON_TRADING_CODES = frozenset(
 )
 
 
+# Withdrawn ISO 4217 codes that old exports still carry (pycountry lists only current ones): the
+# currencies replaced by the euro, and the lira and leu before their redenominations.
+WITHDRAWN_CODES = frozenset({
+    "ATS", "BEF", "BGN", "CYP", "DEM", "EEK", "ESP", "FIM", "FRF", "GRD", "HRK", "IEP", "ITL", "LTL", "LUF",
+    "LVL", "MTL", "NLG", "PTE", "ROL", "SIT", "SKK", "TRL",
+})
+
+
 @lru_cache(maxsize=1)
 def iso_currency_codes() -> frozenset[str]:
-    """Active ISO 4217 alphabetic codes, from pycountry's copy of the standard."""
-    return frozenset(c.alpha_3 for c in pycountry.currencies) - _NON_TRADING_CODES
+    """ISO 4217 codes a shop may have been paid in: current ones (pycountry) and withdrawn ones."""
+    return (frozenset(c.alpha_3 for c in pycountry.currencies) - _NON_TRADING_CODES) | WITHDRAWN_CODES
 
 
 def is_currency_code(code: str) -> bool:

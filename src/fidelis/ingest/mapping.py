@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fidelis.domain.money import validate_currency_code
 from fidelis.errors import MappingError
-from fidelis.ingest.sources.base import FIELDS_BY_DATASET
+from fidelis.ingest.fields import FIELDS_BY_DATASET
 
 # Canonical field names a mapping may use per dataset (the staging names minus internals).
 MAPPABLE_FIELDS: dict[str, dict[str, str]] = {
