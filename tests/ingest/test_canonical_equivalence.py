@@ -71,9 +71,9 @@ CANONICAL = {
                         o.fx_rate_date, o.line_count, c.email
                  FROM orders o LEFT JOIN orders orig ON orig.order_id = o.original_order_id
                  LEFT JOIN customers c ON c.customer_id = o.customer_id ORDER BY 1""",
-    "lines": """SELECT o.source_order_id, l.line_no, l.line_kind, l.sku, l.description, l.quantity, l.unit_price,
+    "lines": """SELECT o.source_order_id, l.line_kind, l.sku, l.description, l.quantity, l.unit_price,
                        l.currency, l.amount, l.amount_reporting
-                FROM order_lines l JOIN orders o USING (order_id) ORDER BY 1, 2""",
+                FROM order_lines l JOIN orders o USING (order_id) ORDER BY o.source_order_id, l.line_id""",
     "customers": "SELECT email, phone, name, country_code, market, first_order_at FROM customers ORDER BY email",
 }
 

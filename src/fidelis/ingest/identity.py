@@ -28,6 +28,7 @@ class IdentityOutcome:
     customers_merged: int
     keys_added: int
     links_added: int
+    survivors: list[int]          # customers that absorbed others in this load
 
 
 def resolve_identities(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> IdentityOutcome:
@@ -52,8 +53,13 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> Iden
         _apply_merges(con, merges, batch_id)
     links_added = _store_links(con, batch_id)
     created = int(assigned.loc[assigned["is_new_customer"], "customer_id"].nunique())
-    return IdentityOutcome(created, int(merges["merged_customer_id"].nunique()) if not merges.empty else 0,
-                           keys_added, links_added)
+    return IdentityOutcome(
+        customers_created=created,
+        customers_merged=int(merges["merged_customer_id"].nunique()),
+        keys_added=keys_added,
+        links_added=links_added,
+        survivors=sorted(int(c) for c in merges["into_customer_id"].unique()),
+    )
 
 
 def _batch_keys(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +109,11 @@ def _assign_customers(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, comp
     """Survivor id per component (smallest existing id, else a new id) and the merges it implies."""
     existing = components.dropna(subset=["customer_id"])
     survivor = existing.groupby("component")["customer_id"].min()
-    next_id = con.execute("SELECT coalesce(max(customer_id), 0) FROM customers").fetchone()[0]
+    # Ids are never reused: a merged-away id stays in customer_merges, and explanations rely on it.
+    next_id = con.execute(
+        """SELECT greatest((SELECT coalesce(max(customer_id), 0) FROM customer_keys),
+                           (SELECT coalesce(max(merged_customer_id), 0) FROM customer_merges))"""
+    ).fetchone()[0]
     # New customers are numbered in the order they first appear in the file: stable across runs.
     first_seen = components.groupby("component")["first_row"].min()
     orphan_components = first_seen.drop(survivor.index).sort_values(kind="stable").index.to_numpy()

@@ -2,13 +2,17 @@
 
 Every step works on whole tables in DuckDB; Python only orchestrates (and resolves identities
 with scipy). The caller runs all of it inside one transaction, so a failure at any step leaves
-the warehouse exactly as it was. To stay close to the speed of a bare `read_csv` + `INSERT`, the
-rows are materialised once after parsing (`stg`); order-level work (countries, customers) runs on
-one row per order, and small lookup tables (rates per currency and day) replace per-row lookups.
+the warehouse exactly as it was.
 
-Row fates (each staged line has exactly one):
-  quarantined       invalid; kept in `quarantine` with the reason, not loaded
+The shape is chosen for speed at tens of millions of lines: lines are parsed once into `stg`
+(typed values only: the text of parsed fields is looked up again in `raw` for the rare error
+message); everything about orders and customers runs on one row per order (`batch_orders`); rates
+are looked up per (currency, day), not per line; and checks that need grouping (duplicates, mixed
+currencies) find the few offending groups with hash aggregates before touching any line.
+
+Row fates (each staged line has exactly one, in this order of precedence):
   skipped_existing  its order (source, order id) is already in the warehouse from an earlier file
+  quarantined       invalid; kept in `quarantine` with the reason, not loaded
   guest             loaded, in an order with no customer id and no email
   sale / return / cancellation   loaded, in an order of a known customer
 """
@@ -26,18 +30,23 @@ from fidelis.domain.markets import UNKNOWN_MARKET, MarketConfig, country_name_ta
 from fidelis.domain.money import iso_currency_codes
 from fidelis.errors import InputError, Location, MissingFxRateError, ParseError, UnknownCurrencyError
 from fidelis.ingest.identity import IdentityOutcome, resolve_identities
-from fidelis.ingest.parse import ParseFailure, decimal_expr, first_parse_failure, timestamp_expr
+from fidelis.ingest.parse import decimal_expr, timestamp_expr
 from fidelis.ingest.phones import normalise_phones
 from fidelis.ingest.sources.base import ORDER_FIELDS, Staging, sql_literal
 
-# Checked in this order; a row gets the first reason that applies.
+# Parsed fields: the staged text, its typed column and what the error message calls it.
+PARSED_FIELDS = (
+    ("ordered_at", "ordered_at_ts"),
+    ("quantity", "quantity_raw_num"),
+    ("unit_price", "unit_price_num"),
+    ("line_amount", "line_amount_num"),
+)
+# Checked in this order; a line gets the first reason that applies. `{bad_currencies}` is filled
+# with the currency codes of this file that are not ISO 4217 (found on distinct values first).
 QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
-    ("unparsable_value", "(ordered_at IS NOT NULL AND ordered_at_ts IS NULL)"
-                         " OR (quantity IS NOT NULL AND quantity_raw_num IS NULL)"
-                         " OR (unit_price IS NOT NULL AND unit_price_num IS NULL)"
-                         " OR (line_amount IS NOT NULL AND line_amount_num IS NULL)"),
+    ("unparsable_value", "bad_field IS NOT NULL"),
     ("unknown_order_kind", "order_kind IS NULL"),
-    ("unknown_currency", "currency_code IS NULL OR NOT is_iso_currency"),
+    ("unknown_currency", "currency_code IS NULL OR currency_code IN ({bad_currencies})"),
     ("missing_order_id", "source_order_id IS NULL"),
     ("missing_date", "ordered_at IS NULL"),
     ("missing_quantity", "quantity IS NULL"),
@@ -47,10 +56,10 @@ QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
     ("non_positive_price_in_sale", "order_kind = 'sale' AND price_num <= 0"),
     ("negative_price", "price_num < 0"),
 )
-# Checked after the row rules, with aggregates over whole orders (see `mark_order_level_problems`).
-ORDER_LEVEL_REASONS = ("currency_differs_within_order", "duplicate_line")
-# Reasons that strict mode (the default) raises as errors instead of quarantining.
-STRICT_ERROR_REASONS = ("unparsable_value", "unknown_order_kind", "unknown_currency", "missing_fx_rate")
+# Found after the line rules, over groups of lines (see `mark_duplicates`, `mark_mixed_currencies`),
+# and, with --lenient only, after currency conversion.
+GROUP_REASONS = ("duplicate_line", "currency_differs_within_order")
+LENIENT_REASONS = ("unparsable_value", "unknown_order_kind", "unknown_currency", "missing_fx_rate")
 FATES = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")
 
 
@@ -60,20 +69,35 @@ class OrdersLoaded:
     identity: IdentityOutcome
 
 
-def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str | None) -> int:
-    """TEMP TABLE stg: every line with its text fields, typed values, signed amounts and reason."""
+def distinct_currencies(con: duckdb.DuckDBPyConnection, staging: Staging) -> set[str]:
+    """The currency codes a file uses, read from one column before the full parse."""
+    expression = staging.expressions.get("currency", "NULL")
+    if staging.default_currency:
+        expression = f"coalesce({expression}, {sql_literal(staging.default_currency)})"
+    rows = con.execute(f"SELECT DISTINCT upper(CAST({expression} AS VARCHAR)) FROM raw").fetchall()
+    return {code for (code,) in rows if code is not None}
+
+
+def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str | None, source: str) -> int:
+    """TEMP TABLE stg: one row per line, typed, with its quarantine reason (or NULL)."""
     text_select = ", ".join(
         f"CAST({staging.expressions.get(f, 'NULL')} AS VARCHAR) AS {f}" for f in ORDER_FIELDS
     )
-    text_sql = f"SELECT _row, {text_select} FROM raw"
+    text_sql = f"SELECT _row, 0 AS _variant, {text_select} FROM raw"
     if extra_rows_sql:
-        text_sql = f"{text_sql} UNION ALL BY NAME ({extra_rows_sql})"
+        # Extra rows (a layout's refunds, say) share the _row of the line they came from.
+        text_sql += (f" UNION ALL BY NAME SELECT *, row_number() OVER (PARTITION BY _row ORDER BY source_order_id)"
+                     f" AS _variant FROM ({extra_rows_sql})")
     currency = "upper(currency)"
     if staging.default_currency:
         currency = f"upper(coalesce(currency, {sql_literal(staging.default_currency)}))"
-    iso_list = ", ".join(sql_literal(c) for c in sorted(iso_currency_codes()))
+    bad = sorted(distinct_currencies(con, staging) - iso_currency_codes())
+    bad_list = ", ".join(sql_literal(code) for code in bad) or "NULL"
+    rules = " ".join(f"WHEN {condition.format(bad_currencies=bad_list)} THEN '{reason}'"
+                     for reason, condition in QUARANTINE_RULES)
+    bad_field = " ".join(f"WHEN {text} IS NOT NULL AND {typed} IS NULL THEN '{text}'" for text, typed in PARSED_FIELDS)
+    existing = _existing_orders_sql(con, source)
     all_text = ", ".join(ORDER_FIELDS)
-    rules = " ".join(f"WHEN {condition} THEN '{reason}'" for reason, condition in QUARANTINE_RULES)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE stg AS
             WITH text_rows AS ({text_sql}),
@@ -83,113 +107,92 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                     {decimal_expr('quantity', staging, 18, 4)} AS quantity_raw_num,
                     {decimal_expr('unit_price', staging, 18, 6)} AS unit_price_num,
                     {decimal_expr('line_amount', staging, 18, 4)} AS line_amount_num,
-                    {currency} AS currency_code
+                    {currency} AS currency_code,
+                    hash({all_text}) AS line_hash
                 FROM text_rows
             ),
             derived AS (
                 SELECT *,
-                    currency_code IN ({iso_list}) AS is_iso_currency,
                     coalesce(unit_price_num,
                              CASE WHEN quantity_raw_num <> 0 THEN abs(line_amount_num / quantity_raw_num) END
                     )::DECIMAL(18,6) AS price_num,
                     CASE WHEN order_kind IN ('return', 'cancellation') THEN -abs(quantity_raw_num)
-                         ELSE quantity_raw_num END AS quantity_num
+                         ELSE quantity_raw_num END AS quantity_num,
+                    CASE {bad_field}
+                         WHEN order_kind IS NULL AND order_kind_raw IS NOT NULL THEN 'order_kind' END AS bad_field
                 FROM typed
             )
-            SELECT _row, {all_text}, ordered_at_ts, currency_code, quantity_raw_num, unit_price_num,
-                   line_amount_num, price_num, quantity_num,
+            SELECT _row, _variant, source_order_id, order_kind, source_original_order_id, ordered_at_ts,
+                   CAST(ordered_at_ts AS DATE) AS order_date,
+                   source_customer_id, email, phone, customer_name, country, currency_code, sku, description,
+                   category, quantity_num, price_num,
                    CASE WHEN line_amount_num IS NOT NULL THEN sign(quantity_num) * abs(line_amount_num)
                         ELSE round(quantity_num * price_num, 4) END::DECIMAL(18,4) AS amount_num,
-                   CAST(ordered_at_ts AS DATE) AS order_date,
+                   channel, line_hash, bad_field,
                    CASE {rules} END AS reason,
-                   false AS skipped,
-                   -- equal for exact-duplicate lines; with the order id, a false match is negligible
-                   hash({all_text}) AS line_hash
+                   {existing} AS skipped
             FROM derived"""
     )
-    mark_order_level_problems(con)
+    mark_duplicates(con)
     return con.execute("SELECT count(*) FROM stg").fetchone()[0]
 
 
-def mark_order_level_problems(con: duckdb.DuckDBPyConnection) -> None:
-    """Quarantine lines whose currency differs from their order's first line, and repeated lines.
-
-    Hash aggregates find the (rare) offending orders first; only their lines are then updated, which
-    keeps the common case, a clean file, free of a sort over all rows.
-    """
+def _existing_orders_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """SQL flagging lines of orders already loaded; `false` when the source has none yet."""
+    if not con.execute("SELECT count(*) FROM orders WHERE source = ?", [source]).fetchone()[0]:
+        return "false"
     con.execute(
-        """UPDATE stg SET reason = 'currency_differs_within_order'
-           FROM (SELECT source_order_id, min_by(currency_code, _row) AS order_currency FROM stg
-                 WHERE source_order_id IN (SELECT source_order_id FROM stg GROUP BY 1
-                                           HAVING count(DISTINCT currency_code) > 1)
-                 GROUP BY 1) o
-           WHERE stg.reason IS NULL AND stg.source_order_id = o.source_order_id
-             AND stg.currency_code IS DISTINCT FROM o.order_currency"""
+        "CREATE OR REPLACE TEMP TABLE existing_orders AS SELECT source_order_id FROM orders WHERE source = ?",
+        [source],
     )
+    return "coalesce(source_order_id IN (SELECT source_order_id FROM existing_orders), false)"
+
+
+def mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    """Quarantine every repeat of an identical line (all fields, order id included) but the first."""
     con.execute(
         """UPDATE stg SET reason = 'duplicate_line'
-           FROM (SELECT source_order_id, line_hash, min(_row) AS first_row FROM stg
-                 GROUP BY 1, 2 HAVING count(*) > 1) d
-           WHERE stg.reason IS NULL AND stg.source_order_id IS NOT DISTINCT FROM d.source_order_id
-             AND stg.line_hash = d.line_hash AND stg._row > d.first_row"""
+           FROM (SELECT line_hash, min(_row) AS first_row FROM stg GROUP BY 1 HAVING count(*) > 1) d
+           WHERE stg.reason IS NULL AND stg.line_hash = d.line_hash AND stg._row > d.first_row"""
     )
 
 
 def check_strict(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path) -> None:
     """Refuse the file at the first value that cannot be read: a wrong mapping, not a bad row."""
-    failures: list[ParseFailure] = []
-    for text_field, parsed in (("ordered_at", "ordered_at_ts"), ("quantity", "quantity_raw_num"),
-                               ("unit_price", "unit_price_num"), ("line_amount", "line_amount_num"),
-                               ("order_kind_raw", "order_kind")):
-        failure = first_parse_failure(con, "stg", text_field, parsed)
-        if failure is not None:
-            failures.append(failure)
-    if failures:
-        first = min(failures, key=lambda f: f.row)
-        raise ParseError(
-            f"cannot read '{first.value}' as {_parse_target(first.field, staging)} ({first.count} row(s) like "
-            f"this; use --lenient to quarantine them instead)",
-            Location(path, first.row, _column_name(staging, first.field)),
-        )
-    missing = con.execute("SELECT min(_row) FROM stg WHERE currency_code IS NULL").fetchone()[0]
-    if missing is not None:
-        raise UnknownCurrencyError(
-            "no currency: map a currency column or set default_currency",
-            Location(path, missing, staging.columns.get("currency")),
-        )
-    bad = con.execute(
-        """SELECT min_by(_row, _row), min_by(currency_code, _row), count(*) FROM stg
-           WHERE reason = 'unknown_currency'"""
+    found = con.execute(
+        """SELECT min_by(_row, _row), min_by(bad_field, _row), min_by(reason, _row), min_by(currency_code, _row),
+                  count(*)
+           FROM stg WHERE NOT skipped AND reason IN ('unparsable_value', 'unknown_order_kind', 'unknown_currency')"""
     ).fetchone()
-    if bad[2]:
+    row, field, reason, currency, count = found
+    if not count:
+        return
+    if reason == "unknown_currency":
+        if currency is None:
+            raise UnknownCurrencyError("no currency: map a currency column or give --currency",
+                                       Location(path, row, staging.columns.get("currency")))
         raise UnknownCurrencyError(
-            f"'{bad[1]}' is not an ISO 4217 currency code ({bad[2]} row(s) like this)",
-            Location(path, bad[0], staging.columns.get("currency", "currency")),
+            f"'{currency}' is not an ISO 4217 currency code ({count} row(s) with this or another problem)",
+            Location(path, row, staging.columns.get("currency", "currency")),
         )
+    field = field or "order_kind"
+    text_field = "order_kind_raw" if field == "order_kind" else field
+    value = con.execute(
+        f"SELECT CAST({staging.expressions.get(text_field, 'NULL')} AS VARCHAR) FROM raw WHERE _row = ?", [row]
+    ).fetchone()
+    raise ParseError(
+        f"cannot read '{value[0] if value else ''}' as {_parse_target(field, staging)} ({count} row(s) with "
+        f"this or another problem; use --lenient to quarantine them instead)",
+        Location(path, row, staging.columns.get(field, field)),
+    )
 
 
 def _parse_target(field_name: str, staging: Staging) -> str:
     if field_name == "ordered_at":
         return f"a date (format {staging.date_format})" if staging.date_format else "an ISO 8601 date"
-    if field_name == "order_kind_raw":
-        return "an order kind (map it under [values.order_kind])"
+    if field_name == "order_kind":
+        return "an order kind (sale, return or cancellation; a mapping lists its values under [values.order_kind])"
     return "a number"
-
-
-def _column_name(staging: Staging, field_name: str) -> str:
-    lookup = "order_kind" if field_name == "order_kind_raw" else field_name
-    return staging.columns.get(lookup, lookup)
-
-
-def skip_existing_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Lines of orders already in the warehouse (an overlapping export) are skipped, not doubled."""
-    if not con.execute("SELECT count(*) FROM orders WHERE source = ?", [source]).fetchone()[0]:
-        return
-    con.execute(
-        """UPDATE stg SET skipped = true
-           WHERE source_order_id IN (SELECT source_order_id FROM orders WHERE source = ?)""",
-        [source],
-    )
 
 
 def convert_currency(
@@ -199,7 +202,7 @@ def convert_currency(
     """TEMP TABLE day_rates: the rate to the reporting currency per (currency, order day).
 
     The rate is the latest one on or before the order's day (an ASOF join over a few thousand
-    distinct pairs, not over rows), at most `max_age_days` old. The reporting currency converts at
+    distinct pairs, not over lines), at most `max_age_days` old. The reporting currency converts at
     exactly 1. A day with no usable rate is an error naming currency and date (never a silent 1.0);
     with --lenient its lines are quarantined instead.
     """
@@ -211,7 +214,7 @@ def convert_currency(
                         WHEN date_diff('day', f.rate_date, d.order_date) <= {int(max_age_days)}
                         THEN f.rate_to_reporting END::DECIMAL(28,12) AS fx_rate,
                    CASE WHEN d.currency_code = {reporting} THEN d.order_date ELSE f.rate_date END AS fx_rate_date
-            FROM (SELECT DISTINCT currency_code, order_date FROM stg WHERE reason IS NULL) d
+            FROM (SELECT DISTINCT currency_code, order_date FROM stg WHERE reason IS NULL AND NOT skipped) d
             ASOF LEFT JOIN fx_rates f ON d.currency_code = f.currency AND d.order_date >= f.rate_date"""
     )
     if not con.execute("SELECT count(*) FROM day_rates WHERE fx_rate IS NULL").fetchone()[0]:
@@ -226,27 +229,64 @@ def convert_currency(
     row, currency, day = con.execute(
         """SELECT min_by(s._row, s._row), min_by(s.currency_code, s._row), min_by(s.order_date, s._row)
            FROM stg s JOIN day_rates r USING (currency_code, order_date)
-           WHERE s.reason IS NULL AND r.fx_rate IS NULL"""
+           WHERE s.reason IS NULL AND NOT s.skipped AND r.fx_rate IS NULL"""
     ).fetchone()
     raise MissingFxRateError(currency, str(day), reporting_currency,
                              Location(path, int(row), staging.columns.get("currency")))
 
 
-def prepare_load(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """TEMP TABLE stg_load: the lines that will load, with rates, reporting amounts and identity keys."""
+def build_batch_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """TEMP TABLE batch_orders: one row per order of the loadable lines.
+
+    Order-level fields are the first non-empty value among the order's lines, in file order, so a
+    customer id written only on a later line still identifies the order's customer. Lines in
+    another currency than the order's first line are quarantined and the orders rebuilt.
+    """
+    _aggregate_orders(con, source)
+    if con.execute("SELECT count(*) FROM batch_orders WHERE mixed_currency").fetchone()[0]:
+        con.execute(
+            """UPDATE stg SET reason = 'currency_differs_within_order' FROM batch_orders b
+               WHERE b.mixed_currency AND stg.source_order_id = b.source_order_id AND stg.reason IS NULL
+                 AND NOT stg.skipped AND stg.currency_code <> b.currency_code"""
+        )
+        _aggregate_orders(con, source)
+
+
+def _aggregate_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    def first(column: str) -> str:
+        return f"arg_min(s.{column}, s._row) FILTER (WHERE s.{column} IS NOT NULL)"
+
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE stg_load AS
-            SELECT s._row, s.source_order_id, s.order_kind, s.source_original_order_id, s.ordered_at_ts,
-                   s.source_customer_id, s.email, s.phone, s.customer_name, s.country, s.currency_code,
-                   s.sku, s.description, s.category, s.quantity_num, s.price_num, s.amount_num, s.channel,
-                   r.fx_rate, r.fx_rate_date,
-                   round(s.amount_num * r.fx_rate, 4)::DECIMAL(18,4) AS amount_reporting,
-                   CASE WHEN s.source_customer_id IS NOT NULL
-                        THEN {sql_literal(source)} || ':' || s.source_customer_id END AS source_key,
-                   CASE WHEN regexp_matches(lower(s.email), {sql_literal(EMAIL_PATTERN)})
-                        THEN lower(s.email) END AS email_norm
+        f"""CREATE OR REPLACE TEMP TABLE batch_orders AS
+            SELECT s.source_order_id, min(s._row) AS first_row,
+                   arg_min(s.order_kind, s._row) AS order_kind,
+                   {first('source_original_order_id')} AS source_original_order_id,
+                   arg_min(s.ordered_at_ts, s._row) AS ordered_at,
+                   {first('source_customer_id')} AS source_customer_id,
+                   {first('email')} AS email, {first('phone')} AS phone,
+                   {first('customer_name')} AS customer_name, {first('country')} AS country,
+                   {first('channel')} AS channel,
+                   arg_min(s.currency_code, s._row) AS currency_code,
+                   min(s.currency_code) <> max(s.currency_code) AS mixed_currency,
+                   arg_min(r.fx_rate, s._row) AS fx_rate, arg_min(r.fx_rate_date, s._row) AS fx_rate_date,
+                   sum(s.amount_num) AS amount,
+                   sum(round(s.amount_num * r.fx_rate, 4)) AS amount_reporting,
+                   count(*) AS line_count,
+                   count(*) FILTER (WHERE s.order_kind = 'sale') AS sale_lines,
+                   count(*) FILTER (WHERE s.order_kind = 'return') AS return_lines,
+                   count(*) FILTER (WHERE s.order_kind = 'cancellation') AS cancellation_lines
             FROM stg s JOIN day_rates r USING (currency_code, order_date)
-            WHERE s.reason IS NULL AND NOT s.skipped"""
+            WHERE s.reason IS NULL AND NOT s.skipped
+            GROUP BY s.source_order_id"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE batch_keys AS
+            SELECT source_order_id,
+                   CASE WHEN source_customer_id IS NOT NULL
+                        THEN {sql_literal(source)} || ':' || source_customer_id END AS source_key,
+                   CASE WHEN regexp_matches(lower(email), {sql_literal(EMAIL_PATTERN)})
+                        THEN lower(email) END AS email_norm
+            FROM batch_orders"""
     )
 
 
@@ -254,8 +294,9 @@ def resolve_customers(con: duckdb.DuckDBPyConnection, batch_id: str) -> Identity
     """Customer ids for every key in the load, through the identity graph (see identity.py)."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE stg_ids AS
-           SELECT source_key, email_norm AS email, min(_row) AS first_row FROM stg_load
-           WHERE source_key IS NOT NULL OR email_norm IS NOT NULL
+           SELECT k.source_key, k.email_norm AS email, min(b.first_row) AS first_row
+           FROM batch_keys k JOIN batch_orders b USING (source_order_id)
+           WHERE k.source_key IS NOT NULL OR k.email_norm IS NOT NULL
            GROUP BY ALL"""
     )
     return resolve_identities(con, batch_id=batch_id)
@@ -270,107 +311,110 @@ def register_countries(con: duckdb.DuckDBPyConnection, markets: MarketConfig) ->
 
 
 def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str, timezone: str) -> int:
-    """One orders row per source order id; order-level fields come from the order's first line."""
+    """Number the batch's orders in file order, attach customers and countries, and insert them."""
     con.execute(
-        f"""INSERT INTO orders
-            WITH totals AS (
-                SELECT source_order_id, min(_row) AS first_row, sum(amount_num) AS amount,
-                       sum(amount_reporting) AS amount_reporting, count(*) AS line_count
-                FROM stg_load GROUP BY source_order_id
-            )
-            SELECT (SELECT coalesce(max(order_id), 0) FROM orders) + row_number() OVER (ORDER BY t.first_row),
-                   ?, t.source_order_id, f.order_kind, NULL, f.source_original_order_id,
-                   coalesce(ks.customer_id, ke.customer_id),
-                   coalesce(ks.customer_id, ke.customer_id) IS NULL,
-                   f.ordered_at_ts, ?, rc.country_code, f.country, coalesce(rc.market, '{UNKNOWN_MARKET}'),
-                   f.channel, f.currency_code, t.amount, t.amount_reporting, f.fx_rate, f.fx_rate_date,
-                   t.line_count, ?
-            FROM totals t JOIN stg_load f ON f.source_order_id = t.source_order_id AND f._row = t.first_row
-            LEFT JOIN key_customer ks ON ks.key_type = 'source_id' AND ks.key_value = f.source_key
-            LEFT JOIN key_customer ke ON ke.key_type = 'email' AND ke.key_value = f.email_norm
-            LEFT JOIN ref_country rc ON rc.name_key = upper(f.country)""",
+        f"""CREATE OR REPLACE TEMP TABLE batch_orders_final AS
+            SELECT (SELECT coalesce(max(order_id), 0) FROM orders) + row_number() OVER (ORDER BY b.first_row)
+                       AS order_id,
+                   b.*, k.email_norm, coalesce(ks.customer_id, ke.customer_id) AS customer_id,
+                   rc.country_code, coalesce(rc.market, '{UNKNOWN_MARKET}') AS market
+            FROM batch_orders b JOIN batch_keys k USING (source_order_id)
+            LEFT JOIN key_customer ks ON ks.key_type = 'source_id' AND ks.key_value = k.source_key
+            LEFT JOIN key_customer ke ON ke.key_type = 'email' AND ke.key_value = k.email_norm
+            LEFT JOIN ref_country rc ON rc.name_key = upper(b.country)"""
+    )
+    con.execute(
+        """INSERT INTO orders
+           SELECT order_id, ?, source_order_id, order_kind, NULL, source_original_order_id, customer_id,
+                  customer_id IS NULL, ordered_at, ?, country_code, country, market, channel, currency_code,
+                  amount, amount_reporting, fx_rate, fx_rate_date, line_count, ?
+           FROM batch_orders_final""",
         [source, timezone, batch_id],
     )
-    return con.execute("SELECT count(*) FROM orders WHERE batch_id = ?", [batch_id]).fetchone()[0]
+    return con.execute("SELECT count(*) FROM batch_orders_final").fetchone()[0]
 
 
-def insert_lines(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str) -> None:
+def insert_lines(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> None:
     con.execute(
         """INSERT INTO order_lines
-           SELECT (SELECT coalesce(max(line_id), 0) FROM order_lines) + row_number() OVER (ORDER BY s._row),
-                  o.order_id, row_number() OVER (PARTITION BY o.order_id ORDER BY s._row), s.order_kind,
-                  s.sku, s.description, s.category, s.quantity_num, s.price_num, s.currency_code,
-                  s.amount_num, s.amount_reporting, s.fx_rate, s.fx_rate_date, ?, s._row
-           FROM stg_load s JOIN orders o ON o.source_order_id = s.source_order_id
-           WHERE o.batch_id = ? AND o.source = ?""",
-        [batch_id, batch_id, source],
+           SELECT (SELECT coalesce(max(line_id), 0) FROM order_lines)
+                      + row_number() OVER (ORDER BY s._row, s._variant),
+                  o.order_id, s.order_kind, s.sku, s.description, s.category, s.quantity_num, s.price_num,
+                  s.currency_code, s.amount_num, round(s.amount_num * r.fx_rate, 4), r.fx_rate, r.fx_rate_date,
+                  ?, s._row
+           FROM stg s JOIN batch_orders_final o USING (source_order_id)
+           JOIN day_rates r ON r.currency_code = s.currency_code AND r.order_date = s.order_date
+           WHERE s.reason IS NULL AND NOT s.skipped""",
+        [batch_id],
     )
 
 
-def link_returns(con: duckdb.DuckDBPyConnection) -> int:
+def link_returns(con: duckdb.DuckDBPyConnection, *, source: str) -> int:
     """Point returns and cancellations at the sale they undo where the source names it.
 
-    Runs over the whole warehouse, so a return loaded before its sale is linked once the sale
-    arrives. Returns how many still point at an order the warehouse does not have (orphans).
+    Covers all unlinked orders of the source, so a return loaded before its sale is linked once
+    the sale arrives. Returns how many still point at an order the warehouse does not have.
     """
     con.execute(
         """UPDATE orders SET original_order_id = o2.order_id
            FROM orders o2
-           WHERE orders.original_order_id IS NULL AND orders.source_original_order_id IS NOT NULL
-             AND o2.source = orders.source AND o2.source_order_id = orders.source_original_order_id"""
+           WHERE orders.source = ? AND orders.original_order_id IS NULL
+             AND orders.source_original_order_id IS NOT NULL
+             AND o2.source = orders.source AND o2.source_order_id = orders.source_original_order_id""",
+        [source],
     )
     return con.execute(
-        "SELECT count(*) FROM orders WHERE source_original_order_id IS NOT NULL AND original_order_id IS NULL"
+        """SELECT count(*) FROM orders
+           WHERE source = ? AND source_original_order_id IS NOT NULL AND original_order_id IS NULL""",
+        [source],
     ).fetchone()[0]
 
 
-def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: MarketConfig) -> None:
+def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: MarketConfig,
+                     merged_into: list[int]) -> None:
     """Create new customers and refresh the profile of those this load touched.
 
-    Contact details: the latest non-empty value wins. Home country: the country of most of the
-    customer's orders (ties: the most recent), and its market.
+    Contact details: the latest non-empty value wins. Home country and market: those of most of
+    the customer's orders (ties: the most recent); first order: the earliest of all their orders,
+    recomputed, so a merge moves it correctly.
     """
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE load_contacts AS
-           SELECT o.customer_id, s.ordered_at_ts, s.email_norm, s.phone, s.customer_name, o.country_code
-           FROM stg_load s JOIN orders o ON o.source_order_id = s.source_order_id
-           WHERE o.batch_id = ? AND o.customer_id IS NOT NULL""",
-        [batch_id],
-    )
-    normalise_phones(con, source_table="load_contacts", target_table="load_phones")
+    normalise_phones(con, source_table="batch_orders_final", target_table="load_phones")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE touched AS
-           SELECT c.customer_id,
-                  arg_max(c.email_norm, c.ordered_at_ts) FILTER (WHERE c.email_norm IS NOT NULL) AS email,
-                  arg_max(p.phone_e164, c.ordered_at_ts) FILTER (WHERE p.phone_e164 IS NOT NULL) AS phone,
-                  arg_max(c.customer_name, c.ordered_at_ts) FILTER (WHERE c.customer_name IS NOT NULL) AS name,
-                  min(c.ordered_at_ts) AS first_order_at
-           FROM load_contacts c LEFT JOIN load_phones p
-             ON p.phone_raw = c.phone AND p.country_code IS NOT DISTINCT FROM c.country_code
-           GROUP BY c.customer_id"""
+           SELECT o.customer_id,
+                  arg_max(o.email_norm, o.ordered_at) FILTER (WHERE o.email_norm IS NOT NULL) AS email,
+                  arg_max(p.phone_e164, o.ordered_at) FILTER (WHERE p.phone_e164 IS NOT NULL) AS phone,
+                  arg_max(o.customer_name, o.ordered_at) FILTER (WHERE o.customer_name IS NOT NULL) AS name
+           FROM batch_orders_final o LEFT JOIN load_phones p
+             ON p.phone_raw = o.phone AND p.country_code IS NOT DISTINCT FROM o.country_code
+           WHERE o.customer_id IS NOT NULL GROUP BY o.customer_id"""
     )
-    con.register("_market_of", pd.DataFrame(list(markets.market_by_country.items()),
-                                            columns=["country_code", "market"]))
+    if merged_into:
+        con.execute(
+            """INSERT INTO touched SELECT m.id, NULL, NULL, NULL FROM (SELECT UNNEST(?::BIGINT[]) AS id) m
+               WHERE m.id NOT IN (SELECT customer_id FROM touched)""",
+            [merged_into],
+        )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE profile AS
-            WITH home AS (
-                SELECT customer_id, first(country_code ORDER BY n DESC, last_at DESC) AS country_code
-                FROM (SELECT customer_id, country_code, count(*) AS n, max(ordered_at) AS last_at FROM orders
-                      WHERE country_code IS NOT NULL AND customer_id IN (SELECT customer_id FROM touched)
-                      GROUP BY ALL)
+            WITH history AS (
+                SELECT customer_id, min(ordered_at) AS first_order_at,
+                       first(country_code ORDER BY n DESC, last_at DESC) FILTER (WHERE country_code IS NOT NULL)
+                           AS country_code,
+                       first(market ORDER BY n DESC, last_at DESC) FILTER (WHERE market <> '{UNKNOWN_MARKET}')
+                           AS market
+                FROM (SELECT customer_id, country_code, market, count(*) AS n, max(ordered_at) AS last_at,
+                             min(ordered_at) AS ordered_at
+                      FROM orders WHERE customer_id IN (SELECT customer_id FROM touched) GROUP BY ALL)
                 GROUP BY customer_id
             )
-            SELECT t.*, h.country_code, coalesce(m.market, '{UNKNOWN_MARKET}') AS market
-            FROM touched t LEFT JOIN home h USING (customer_id)
-            LEFT JOIN _market_of m ON m.country_code = h.country_code"""
+            SELECT t.*, h.first_order_at, h.country_code, coalesce(h.market, '{UNKNOWN_MARKET}') AS market
+            FROM touched t LEFT JOIN history h USING (customer_id)"""
     )
-    con.unregister("_market_of")
     con.execute(
         """UPDATE customers SET email = coalesce(p.email, customers.email), phone = coalesce(p.phone, customers.phone),
-                  name = coalesce(p.name, customers.name),
-                  country_code = coalesce(p.country_code, customers.country_code),
-                  market = CASE WHEN p.country_code IS NULL THEN customers.market ELSE p.market END,
-                  first_order_at = least(customers.first_order_at, p.first_order_at)
+                  name = coalesce(p.name, customers.name), country_code = p.country_code, market = p.market,
+                  first_order_at = p.first_order_at
            FROM profile p WHERE customers.customer_id = p.customer_id"""
     )
     con.execute(
@@ -382,35 +426,34 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: 
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> dict[str, int]:
-    """Keep every invalid row, as the file had it, with the reason; count them by reason."""
+    """Keep every invalid line, as the file had it, with the reason; count them by reason."""
     con.execute(
         """INSERT INTO quarantine
-           SELECT ?, 'orders', s._row, s.reason, NULL, to_json(r)
-           FROM stg s JOIN raw r USING (_row)
-           WHERE s.reason IS NOT NULL""",
+           SELECT ?, 'orders', q._row, q.reason, q.bad_field, to_json(r)
+           FROM (SELECT _row, reason, bad_field FROM stg WHERE reason IS NOT NULL AND NOT skipped) q
+           JOIN raw r USING (_row)""",
         [batch_id],
     )
     rows = con.execute(
-        "SELECT reason, count(*) FROM stg WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+        "SELECT reason, count(*) FROM stg WHERE reason IS NOT NULL AND NOT skipped GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()
     return dict(rows)
 
 
-def fates(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> dict[str, int]:
-    """How many staged lines met each fate; they add up to the staged row count."""
-    rows = con.execute(
-        """SELECT CASE WHEN s.reason IS NOT NULL THEN 'quarantined'
-                       WHEN s.skipped THEN 'skipped_existing'
-                       WHEN o.is_guest THEN 'guest'
-                       ELSE s.order_kind END AS fate, count(*)
-           FROM stg s LEFT JOIN (SELECT source_order_id, is_guest FROM orders WHERE batch_id = ?) o
-             ON o.source_order_id = s.source_order_id
-           GROUP BY 1""",
-        [batch_id],
-    ).fetchall()
-    counts = dict.fromkeys(FATES, 0)
-    counts.update(dict(rows))
-    return counts
+def fates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many staged lines met each fate; they add up to the staged line count."""
+    skipped, quarantined = con.execute(
+        "SELECT count(*) FILTER (WHERE skipped), count(*) FILTER (WHERE reason IS NOT NULL AND NOT skipped) FROM stg"
+    ).fetchone()
+    guest, sale, returned, cancelled = con.execute(
+        """SELECT coalesce(sum(line_count) FILTER (WHERE customer_id IS NULL), 0),
+                  coalesce(sum(sale_lines) FILTER (WHERE customer_id IS NOT NULL), 0),
+                  coalesce(sum(return_lines) FILTER (WHERE customer_id IS NOT NULL), 0),
+                  coalesce(sum(cancellation_lines) FILTER (WHERE customer_id IS NOT NULL), 0)
+           FROM batch_orders_final"""
+    ).fetchone()
+    return {"sale": int(sale), "return": int(returned), "cancellation": int(cancelled), "guest": int(guest),
+            "quarantined": quarantined, "skipped_existing": skipped}
 
 
 def require_fields(staging: Staging, path: Path) -> None:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import duckdb
 
 from fidelis.domain.markets import UNKNOWN_MARKET
-from fidelis.ingest.sources.base import ORDER_FIELDS, Staging
+from fidelis.ingest.sources.base import Staging
 
-_COMPLETENESS_FIELDS = tuple(f for f in ORDER_FIELDS if f not in ("order_kind", "order_kind_raw"))
+# Staged field -> the column of `stg` that holds it (typed where the field is parsed).
+_STAGED_COLUMN = {
+    "source_order_id": "source_order_id", "source_original_order_id": "source_original_order_id",
+    "ordered_at": "ordered_at_ts", "source_customer_id": "source_customer_id", "email": "email", "phone": "phone",
+    "customer_name": "customer_name", "country": "country", "currency": "currency_code", "sku": "sku",
+    "description": "description", "category": "category", "quantity": "quantity_num", "unit_price": "price_num",
+    "channel": "channel",
+}
 
 
 def _share(part: float | None, whole: float | None) -> float | None:
@@ -22,25 +29,25 @@ def _share(part: float | None, whole: float | None) -> float | None:
 
 
 def batch_quality(con: duckdb.DuckDBPyConnection, staging: Staging, batch_id: str) -> dict:
-    """Figures for the load just made (TEMP tables of the pipeline must still exist)."""
+    """Figures for the load just made (the pipeline's TEMP tables must still exist)."""
     total = con.execute("SELECT count(*) FROM stg").fetchone()[0]
-    mapped = [f for f in _COMPLETENESS_FIELDS if staging.expressions.get(f, "NULL") != "NULL"]
+    mapped = [f for f in _STAGED_COLUMN if staging.expressions.get(f, "NULL") != "NULL"]
     present = con.execute(
-        "SELECT " + ", ".join(f"count({f})" for f in mapped) + " FROM stg"
+        "SELECT " + ", ".join(f"count({_STAGED_COLUMN[f]})" for f in mapped) + " FROM stg"
     ).fetchone() if mapped else ()
-    completeness = {f: _share(n, total) for f, n in zip(mapped, present)}
     validity = con.execute(
         """SELECT (SELECT count(*) FROM orders WHERE batch_id = ? AND country_code IS NULL),
-                  (SELECT count(*) FROM stg_load WHERE email IS NOT NULL AND email_norm IS NULL),
-                  (SELECT count(*) FROM stg WHERE reason = 'duplicate_line')""",
+                  (SELECT count(*) FROM batch_keys k JOIN batch_orders b USING (source_order_id)
+                   WHERE b.email IS NOT NULL AND k.email_norm IS NULL),
+                  (SELECT count(*) FROM stg WHERE reason = 'duplicate_line' AND NOT skipped)""",
         [batch_id],
     ).fetchone()
     return {
         "rows": total,
-        "completeness": completeness,
+        "completeness": {f: _share(n, total) for f, n in zip(mapped, present)},
         "validity": {
             "unknown_country_orders": validity[0],
-            "invalid_email_lines": validity[1],
+            "invalid_email_orders": validity[1],
             "duplicate_lines": validity[2],
             "orphan_returns": _orphan_returns(con, "WHERE batch_id = ?", [batch_id]),
         },
@@ -70,7 +77,7 @@ def _identity_coverage(con: duckdb.DuckDBPyConnection, where: str, params: list)
     return {
         "known_customer_revenue_share": _share(row[0], row[1]),
         "known_customer_order_share": _share(row[2], row[3]),
-        "sales_revenue_reporting": float(row[1] or 0),
+        "sales_revenue_reporting": str(row[1] or 0),  # a decimal, exact, as text
     }
 
 

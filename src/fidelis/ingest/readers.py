@@ -77,18 +77,27 @@ def read_raw(
     return header
 
 
-def read_header_only(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """The column names of a file, read without scanning its rows (for layout detection)."""
+def read_header_only(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    file_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> list[str]:
+    """The column names of a file, read without scanning its rows (layout detection, hashing)."""
     check_readable(path)
-    fmt = file_format_of(path)
+    fmt = file_format or file_format_of(path)
     if fmt == "xlsx":
         import pandas as pd
 
         try:
-            return [str(c) for c in pd.read_excel(path, nrows=0, dtype=str, engine="openpyxl").columns]
+            frame = pd.read_excel(path, sheet_name=sheet or 0, nrows=0, dtype=str, engine="openpyxl")
+            return [str(c) for c in frame.columns]
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise InputError(f"cannot read as xlsx: {exc}", Location(path)) from exc
-    relation_sql, params = _scan_sql(con, path, fmt, delimiter=None, encoding=None, sheet=None)
+    relation_sql, params = _scan_sql(con, path, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
     try:
         return [d[0] for d in con.execute(f"SELECT * FROM ({relation_sql}) LIMIT 0", params).description]
     except duckdb.Error as exc:

@@ -124,18 +124,21 @@ def _ingest_into(
     started = time.perf_counter()
     con = warehouse.con
     source = _choose_source(con, path, file_format, options)
-    progress(f"reading {path.name} as {source.name}")
-    header = read_raw(con, path, **_reader_options(source, options))
+    reader_options = _reader_options(source, options)
+    header = read_header_only(con, path, **reader_options)
     staging = source.staging(header, path, options)
     content_hash = file_sha256(path)
     options_hash = _options_hash(source, staging, options, lenient)
     previous = con.execute(
-        "SELECT batch_id FROM batches WHERE content_sha256 = ? AND options_sha256 = ?", [content_hash, options_hash]
+        "SELECT batch_id, rows_read FROM batches WHERE content_sha256 = ? AND options_sha256 = ?",
+        [content_hash, options_hash],
     ).fetchone()
-    rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     if previous:
         return LoadReport(str(path), "already_loaded", source.name, staging.source_name, staging.dataset,
-                          previous[0], rows_read=rows_read, seconds=time.perf_counter() - started)
+                          previous[0], rows_read=previous[1], seconds=time.perf_counter() - started)
+    progress(f"reading {path.name} as {source.name}")
+    read_raw(con, path, **reader_options)
+    rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     batch_id = _new_batch_id(content_hash)
     markets = load_market_config(settings.markets_file)
     with warehouse.transaction():
@@ -204,29 +207,31 @@ def _load_orders(
     options: SourceOptions, markets: MarketConfig, lenient: bool, settings: Settings, progress: ProgressFn,
 ) -> LoadReport:
     con = warehouse.con
+    name = staging.source_name
     pipeline.require_fields(staging, path)
     extra = getattr(source, "extra_rows_sql", None)
-    staged = pipeline.stage(con, staging, extra(header, options) if extra else None)
-    progress("validating")
+    progress("parsing and validating")
+    staged = pipeline.stage(con, staging, extra(header, options) if extra else None, name)
     if not lenient:
         pipeline.check_strict(con, staging, path)
-    pipeline.skip_existing_orders(con, staging.source_name)
     progress("converting currencies")
     pipeline.convert_currency(con, staging, path, reporting_currency=warehouse.reporting_currency,
                               max_age_days=settings.fx_max_age_days, lenient=lenient)
-    pipeline.prepare_load(con, staging.source_name)
+    pipeline.build_batch_orders(con, name)
     progress("resolving customers")
     identity = pipeline.resolve_customers(con, batch_id)
     pipeline.register_countries(con, markets)
     progress("writing orders")
-    orders_loaded = pipeline.insert_orders(con, source=staging.source_name, batch_id=batch_id, timezone=staging.timezone)
-    pipeline.insert_lines(con, source=staging.source_name, batch_id=batch_id)
-    pipeline.link_returns(con)
-    pipeline.upsert_customers(con, batch_id=batch_id, markets=markets)
+    orders_loaded = pipeline.insert_orders(con, source=name, batch_id=batch_id, timezone=staging.timezone)
+    pipeline.insert_lines(con, batch_id=batch_id)
+    pipeline.link_returns(con, source=name)
+    pipeline.upsert_customers(con, batch_id=batch_id, markets=markets, merged_into=identity.survivors)
+    feedback_pipeline.relink(con, namespaced=True, source=name)
+    feedback_pipeline.relink(con, namespaced=False)
     quarantined = pipeline.quarantine_rows(con, batch_id=batch_id)
     return LoadReport(
-        str(path), "loaded", source.name, staging.source_name, "orders", batch_id,
-        rows_staged=staged, lines_by_fate=pipeline.fates(con, batch_id=batch_id), quarantine_by_reason=quarantined,
+        str(path), "loaded", source.name, name, "orders", batch_id,
+        rows_staged=staged, lines_by_fate=pipeline.fates(con), quarantine_by_reason=quarantined,
         orders_loaded=orders_loaded, customers_created=identity.customers_created,
         customers_merged=identity.customers_merged, quality=batch_quality(con, staging, batch_id),
     )
@@ -240,15 +245,14 @@ def _load_feedback(
     progress("parsing feedback")
     staged = feedback_pipeline.stage(con, staging)
     feedback_pipeline.parse(con, staging, path, lenient=lenient)
-    identity = feedback_pipeline.resolve_customers(con, staging.source_name, batch_id)
-    loaded = feedback_pipeline.insert_feedback(con, staging, batch_id)
+    loaded, skipped = feedback_pipeline.insert_feedback(con, staging, batch_id)
     quarantined = feedback_pipeline.quarantine_rows(con, batch_id)
     return LoadReport(
         str(path), "loaded", source.name, staging.source_name, "feedback", batch_id,
-        rows_staged=staged, lines_by_fate={"loaded": loaded, "quarantined": sum(quarantined.values())},
+        rows_staged=staged,
+        lines_by_fate={"loaded": loaded, "quarantined": sum(quarantined.values()), "skipped_existing": skipped},
         quarantine_by_reason=quarantined, feedback_loaded=loaded,
-        customers_created=identity.customers_created, customers_merged=identity.customers_merged,
-        quality=feedback_pipeline.batch_quality(con, staging, batch_id),
+        quality=feedback_pipeline.batch_quality(con, batch_id),
     )
 
 

@@ -15,7 +15,7 @@ _V1 = [
     """CREATE TABLE warehouse_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
     f"""CREATE TABLE batches (
         batch_id VARCHAR PRIMARY KEY,
-        dataset VARCHAR NOT NULL,            -- orders | feedback | fx_rates
+        dataset VARCHAR NOT NULL,            -- orders | feedback
         source VARCHAR NOT NULL,             -- namespace of the source's ids, e.g. online_retail
         source_format VARCHAR NOT NULL,      -- online_retail | shopify | generic | feedback
         path VARCHAR NOT NULL,
@@ -88,7 +88,6 @@ _V1 = [
     f"""CREATE TABLE order_lines (
         line_id BIGINT PRIMARY KEY,
         order_id BIGINT NOT NULL,
-        line_no INTEGER NOT NULL,
         line_kind VARCHAR NOT NULL,          -- sale | return | cancellation
         sku VARCHAR,
         description VARCHAR,
@@ -107,8 +106,12 @@ _V1 = [
         feedback_id BIGINT PRIMARY KEY,
         source VARCHAR NOT NULL,
         source_feedback_id VARCHAR,
+        dedupe_key VARCHAR NOT NULL,         -- source_feedback_id, else a hash of the row: reloads add nothing
         customer_id BIGINT,
         order_id BIGINT,
+        source_customer_id VARCHAR,          -- kept to link feedback to customers and orders loaded later
+        ids_namespaced BOOLEAN NOT NULL,     -- false: ids from a file loaded without --source (any shop's)
+        email VARCHAR,                       -- normalised; contact data, as in customers
         source_order_id VARCHAR,
         submitted_at TIMESTAMPTZ NOT NULL,
         source_timezone VARCHAR NOT NULL,
@@ -145,7 +148,7 @@ _V1 = [
         dataset VARCHAR NOT NULL,
         source_row BIGINT NOT NULL,
         reason VARCHAR NOT NULL,
-        detail VARCHAR,
+        detail VARCHAR,                      -- the field that did not parse, for unparsable_value
         record JSON NOT NULL
     )""",
 ]

@@ -7,7 +7,7 @@ for every layout, so a rule (say, how a bad date is reported) is written once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -46,7 +46,9 @@ class Staging:
     decimal_separator: str = "."
     thousands_separator: str | None = None
     rating_scale_max: int | None = None
-    read_options: dict[str, str] = field(default_factory=dict)
+    # False when ids carry no shop namespace (a survey tool's export loaded without --source): they
+    # are then matched against every shop's ids, and linked only where exactly one shop has them.
+    namespaced: bool = True
 
 
 class Source(Protocol):

@@ -70,6 +70,7 @@ class FeedbackSource:
         return Staging(
             dataset="feedback",
             source_name=options.source_name or self.name,
+            namespaced=options.source_name is not None,
             expressions=expressions,
             columns={field: column for field, column in chosen.items() if column},
             timezone=options.timezone or "UTC",
