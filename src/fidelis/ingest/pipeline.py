@@ -253,40 +253,40 @@ def build_batch_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
 
 
 def _aggregate_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    def first(column: str) -> str:
-        return f"arg_min(s.{column}, s._row) FILTER (WHERE s.{column} IS NOT NULL)"
+    """Totals per order by a narrow hash aggregate, then the first line's fields joined back.
 
+    Cheaper than carrying every field through the aggregate. The keys that identify the customer
+    are the exception: the first non-empty one among the order's lines.
+    """
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE batch_orders AS
-            SELECT s.source_order_id, min(s._row) AS first_row,
-                   arg_min(s.order_kind, s._row) AS order_kind,
-                   {first('source_original_order_id')} AS source_original_order_id,
-                   arg_min(s.ordered_at_ts, s._row) AS ordered_at,
-                   {first('source_customer_id')} AS source_customer_id,
-                   {first('email')} AS email, {first('phone')} AS phone,
-                   {first('customer_name')} AS customer_name, {first('country')} AS country,
-                   {first('channel')} AS channel,
-                   arg_min(s.currency_code, s._row) AS currency_code,
-                   min(s.currency_code) <> max(s.currency_code) AS mixed_currency,
-                   arg_min(r.fx_rate, s._row) AS fx_rate, arg_min(r.fx_rate_date, s._row) AS fx_rate_date,
-                   sum(s.amount_num) AS amount,
-                   sum(round(s.amount_num * r.fx_rate, 4)) AS amount_reporting,
-                   count(*) AS line_count,
-                   count(*) FILTER (WHERE s.order_kind = 'sale') AS sale_lines,
-                   count(*) FILTER (WHERE s.order_kind = 'return') AS return_lines,
-                   count(*) FILTER (WHERE s.order_kind = 'cancellation') AS cancellation_lines
-            FROM stg s JOIN day_rates r USING (currency_code, order_date)
-            WHERE s.reason IS NULL AND NOT s.skipped
-            GROUP BY s.source_order_id"""
+        """CREATE OR REPLACE TEMP TABLE order_totals AS
+           SELECT s.source_order_id, min(s._row) AS first_row,
+                  arg_min(s.source_customer_id, s._row) FILTER (WHERE s.source_customer_id IS NOT NULL)
+                      AS source_customer_id,
+                  arg_min(s.email, s._row) FILTER (WHERE s.email IS NOT NULL) AS email,
+                  min(s.currency_code) <> max(s.currency_code) AS mixed_currency,
+                  sum(s.amount_num) AS amount,
+                  sum(round(s.amount_num * r.fx_rate, 4)) AS amount_reporting,
+                  count(*) AS line_count,
+                  count(*) FILTER (WHERE s.order_kind = 'sale') AS sale_lines,
+                  count(*) FILTER (WHERE s.order_kind = 'return') AS return_lines,
+                  count(*) FILTER (WHERE s.order_kind = 'cancellation') AS cancellation_lines
+           FROM stg s JOIN day_rates r USING (currency_code, order_date)
+           WHERE s.reason IS NULL AND NOT s.skipped
+           GROUP BY s.source_order_id"""
     )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE batch_keys AS
-            SELECT source_order_id,
-                   CASE WHEN source_customer_id IS NOT NULL
-                        THEN {sql_literal(source)} || ':' || source_customer_id END AS source_key,
-                   CASE WHEN regexp_matches(lower(email), {sql_literal(EMAIL_PATTERN)})
-                        THEN lower(email) END AS email_norm
-            FROM batch_orders"""
+        f"""CREATE OR REPLACE TEMP TABLE batch_orders AS
+            SELECT t.*, f.order_kind, f.source_original_order_id, f.ordered_at_ts AS ordered_at, f.phone,
+                   f.customer_name, f.country, f.channel, f.currency_code, r.fx_rate, r.fx_rate_date,
+                   CASE WHEN t.source_customer_id IS NOT NULL
+                        THEN {sql_literal(source)} || ':' || t.source_customer_id END AS source_key,
+                   CASE WHEN regexp_matches(lower(t.email), {sql_literal(EMAIL_PATTERN)})
+                        THEN lower(t.email) END AS email_norm
+            FROM order_totals t
+            JOIN stg f ON f._row = t.first_row AND f.source_order_id = t.source_order_id AND f.reason IS NULL
+                      AND NOT f.skipped
+            JOIN day_rates r ON r.currency_code = f.currency_code AND r.order_date = f.order_date"""
     )
 
 
@@ -294,9 +294,8 @@ def resolve_customers(con: duckdb.DuckDBPyConnection, batch_id: str) -> Identity
     """Customer ids for every key in the load, through the identity graph (see identity.py)."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE stg_ids AS
-           SELECT k.source_key, k.email_norm AS email, min(b.first_row) AS first_row
-           FROM batch_keys k JOIN batch_orders b USING (source_order_id)
-           WHERE k.source_key IS NOT NULL OR k.email_norm IS NOT NULL
+           SELECT source_key, email_norm AS email, min(first_row) AS first_row FROM batch_orders
+           WHERE source_key IS NOT NULL OR email_norm IS NOT NULL
            GROUP BY ALL"""
     )
     return resolve_identities(con, batch_id=batch_id)
@@ -312,15 +311,21 @@ def register_countries(con: duckdb.DuckDBPyConnection, markets: MarketConfig) ->
 
 def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str, timezone: str) -> int:
     """Number the batch's orders in file order, attach customers and countries, and insert them."""
+    # Ids from a sort of two narrow columns: sorting the whole order rows would cost ten times more.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE order_ids AS
+           SELECT source_order_id,
+                  (SELECT coalesce(max(order_id), 0) FROM orders) + row_number() OVER (ORDER BY first_row, source_order_id)
+                      AS order_id
+           FROM batch_orders"""
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE batch_orders_final AS
-            SELECT (SELECT coalesce(max(order_id), 0) FROM orders) + row_number() OVER (ORDER BY b.first_row)
-                       AS order_id,
-                   b.*, k.email_norm, coalesce(ks.customer_id, ke.customer_id) AS customer_id,
+            SELECT i.order_id, b.*, coalesce(ks.customer_id, ke.customer_id) AS customer_id,
                    rc.country_code, coalesce(rc.market, '{UNKNOWN_MARKET}') AS market
-            FROM batch_orders b JOIN batch_keys k USING (source_order_id)
-            LEFT JOIN key_customer ks ON ks.key_type = 'source_id' AND ks.key_value = k.source_key
-            LEFT JOIN key_customer ke ON ke.key_type = 'email' AND ke.key_value = k.email_norm
+            FROM batch_orders b JOIN order_ids i USING (source_order_id)
+            LEFT JOIN key_customer ks ON ks.key_type = 'source_id' AND ks.key_value = b.source_key
+            LEFT JOIN key_customer ke ON ke.key_type = 'email' AND ke.key_value = b.email_norm
             LEFT JOIN ref_country rc ON rc.name_key = upper(b.country)"""
     )
     con.execute(
@@ -335,17 +340,24 @@ def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str,
 
 
 def insert_lines(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> None:
+    """Insert the lines. Ids follow file order without a sort: from the line's row and variant.
+
+    A file whose layout adds no rows has one variant per row and gets dense ids; a layout that
+    adds rows (refunds, say) leaves gaps, which ids may have.
+    """
+    base, first_row, variants = con.execute(
+        """SELECT (SELECT coalesce(max(line_id), 0) FROM order_lines), min(_row), max(_variant) + 1 FROM stg"""
+    ).fetchone()
     con.execute(
         """INSERT INTO order_lines
-           SELECT (SELECT coalesce(max(line_id), 0) FROM order_lines)
-                      + row_number() OVER (ORDER BY s._row, s._variant),
+           SELECT ? + (s._row - ?) * ? + s._variant + 1,
                   o.order_id, s.order_kind, s.sku, s.description, s.category, s.quantity_num, s.price_num,
                   s.currency_code, s.amount_num, round(s.amount_num * r.fx_rate, 4), r.fx_rate, r.fx_rate_date,
                   ?, s._row
-           FROM stg s JOIN batch_orders_final o USING (source_order_id)
+           FROM stg s JOIN order_ids o USING (source_order_id)
            JOIN day_rates r ON r.currency_code = s.currency_code AND r.order_date = s.order_date
            WHERE s.reason IS NULL AND NOT s.skipped""",
-        [batch_id],
+        [base, first_row, variants, batch_id],
     )
 
 

@@ -37,8 +37,7 @@ def batch_quality(con: duckdb.DuckDBPyConnection, staging: Staging, batch_id: st
     ).fetchone() if mapped else ()
     validity = con.execute(
         """SELECT (SELECT count(*) FROM orders WHERE batch_id = ? AND country_code IS NULL),
-                  (SELECT count(*) FROM batch_keys k JOIN batch_orders b USING (source_order_id)
-                   WHERE b.email IS NOT NULL AND k.email_norm IS NULL),
+                  (SELECT count(*) FROM batch_orders WHERE email IS NOT NULL AND email_norm IS NULL),
                   (SELECT count(*) FROM stg WHERE reason = 'duplicate_line' AND NOT skipped)""",
         [batch_id],
     ).fetchone()

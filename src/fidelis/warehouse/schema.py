@@ -1,5 +1,10 @@
 """Canonical warehouse schema and its migrations.
 
+Large tables (orders, order_lines, customers and their keys, feedback, quarantine) carry no
+PRIMARY KEY or UNIQUE constraint: DuckDB maintains them as ART indexes, which make bulk loads
+several times slower and larger. The load guarantees uniqueness itself (ids from the batch's
+row numbers, anti-joins against what is already stored), and the tests check it.
+
 Each migration is a list of SQL statements applied once, in order, inside one transaction; the
 applied version is kept in `schema_migrations`. Tables are described for users in
 docs/data-model.md: change both together.
@@ -29,7 +34,7 @@ _V1 = [
         summary JSON NOT NULL
     )""",
     """CREATE TABLE customers (
-        customer_id BIGINT PRIMARY KEY,
+        customer_id BIGINT NOT NULL,
         email VARCHAR,
         phone VARCHAR,
         name VARCHAR,
@@ -43,15 +48,13 @@ _V1 = [
         key_value VARCHAR NOT NULL,
         customer_id BIGINT NOT NULL,
         batch_id VARCHAR NOT NULL,
-        first_source_row BIGINT,
-        PRIMARY KEY (key_type, key_value)
+        first_source_row BIGINT
     )""",
     """CREATE TABLE customer_links (
         source_key VARCHAR NOT NULL,         -- a source's own customer id, namespaced
         email VARCHAR NOT NULL,              -- normalised email seen with it
         batch_id VARCHAR NOT NULL,
-        first_source_row BIGINT,
-        PRIMARY KEY (source_key, email)
+        first_source_row BIGINT
     )""",
     """CREATE TABLE customer_merges (
         merged_customer_id BIGINT NOT NULL,
@@ -62,7 +65,7 @@ _V1 = [
         merged_at TIMESTAMPTZ NOT NULL
     )""",
     f"""CREATE TABLE orders (
-        order_id BIGINT PRIMARY KEY,
+        order_id BIGINT NOT NULL,
         source VARCHAR NOT NULL,
         source_order_id VARCHAR NOT NULL,
         order_kind VARCHAR NOT NULL,         -- sale | return | cancellation
@@ -82,11 +85,10 @@ _V1 = [
         fx_rate {RATE} NOT NULL,
         fx_rate_date DATE NOT NULL,
         line_count INTEGER NOT NULL,
-        batch_id VARCHAR NOT NULL,
-        UNIQUE (source, source_order_id)
+        batch_id VARCHAR NOT NULL
     )""",
     f"""CREATE TABLE order_lines (
-        line_id BIGINT PRIMARY KEY,
+        line_id BIGINT NOT NULL,
         order_id BIGINT NOT NULL,
         line_kind VARCHAR NOT NULL,          -- sale | return | cancellation
         sku VARCHAR,
@@ -103,7 +105,7 @@ _V1 = [
         source_row BIGINT NOT NULL
     )""",
     """CREATE TABLE feedback (
-        feedback_id BIGINT PRIMARY KEY,
+        feedback_id BIGINT NOT NULL,
         source VARCHAR NOT NULL,
         source_feedback_id VARCHAR,
         dedupe_key VARCHAR NOT NULL,         -- source_feedback_id, else a hash of the row: reloads add nothing
@@ -126,7 +128,7 @@ _V1 = [
         source_row BIGINT NOT NULL
     )""",
     """CREATE TABLE touchpoints (
-        touchpoint_id BIGINT PRIMARY KEY,
+        touchpoint_id BIGINT NOT NULL,
         source VARCHAR NOT NULL,
         customer_id BIGINT,
         occurred_at TIMESTAMPTZ NOT NULL,
