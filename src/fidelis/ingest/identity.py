@@ -31,16 +31,24 @@ class IdentityOutcome:
     survivors: list[int]          # customers that absorbed others in this load
 
 
-def resolve_identities(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> IdentityOutcome:
+@dataclass(frozen=True)
+class IdentityPlan:
+    """What a load will do to identities, computed before the load's transaction begins."""
+
+    customers_created: int
+    merges: pd.DataFrame          # merged_customer_id, into_customer_id, via_key_type, via_key_value
+
+
+def plan_identities(con: duckdb.DuckDBPyConnection) -> IdentityPlan:
     """Assign customer ids to the keys in TEMP TABLE `stg_ids(source_key, email, first_row)`.
 
-    Leaves TEMP TABLE `key_customer(key_type, key_value, customer_id)` for the caller to join.
-    Must run inside the load's transaction: it writes customer_keys, customer_links,
-    customer_merges, and re-points orders and feedback of merged customers.
+    Reads the stored keys and leaves TEMP TABLE `key_customer(key_type, key_value, customer_id)`;
+    writes nothing to the warehouse, so it can run outside the load's transaction (where DuckDB
+    works several times faster on large temporary tables). One writer holds a warehouse file at a
+    time, so the keys read here cannot change before `apply_identities`.
     """
     pairs = con.execute("SELECT source_key, email, first_row FROM stg_ids").df()
-    keys = _batch_keys(pairs)
-    owners = _existing_owners(con, keys)
+    owners = _existing_owners(con, _batch_keys(pairs))
     components = _components(pairs, owners)
     assigned, merges = _assign_customers(con, owners, components)
     con.register("_assigned", assigned)
@@ -48,17 +56,22 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> Iden
         "CREATE OR REPLACE TEMP TABLE key_customer AS SELECT key_type, key_value, customer_id FROM _assigned"
     )
     con.unregister("_assigned")
-    keys_added = _store_new_keys(con, batch_id, pairs)
-    if not merges.empty:
-        _apply_merges(con, merges, batch_id)
-    links_added = _store_links(con, batch_id)
     created = int(assigned.loc[assigned["is_new_customer"], "customer_id"].nunique())
+    return IdentityPlan(customers_created=created, merges=merges)
+
+
+def apply_identities(con: duckdb.DuckDBPyConnection, plan: IdentityPlan, *, batch_id: str) -> IdentityOutcome:
+    """Write the plan: new keys and links, merges (re-pointing orders and feedback). In the transaction."""
+    keys_added = _store_new_keys(con, batch_id)
+    if not plan.merges.empty:
+        _apply_merges(con, plan.merges, batch_id)
+    links_added = _store_links(con, batch_id)
     return IdentityOutcome(
-        customers_created=created,
-        customers_merged=int(merges["merged_customer_id"].nunique()),
+        customers_created=plan.customers_created,
+        customers_merged=int(plan.merges["merged_customer_id"].nunique()),
         keys_added=keys_added,
         links_added=links_added,
-        survivors=sorted(int(c) for c in merges["into_customer_id"].unique()),
+        survivors=sorted(int(c) for c in plan.merges["into_customer_id"].unique()),
     )
 
 
@@ -132,7 +145,7 @@ def _assign_customers(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, comp
     return assigned[["key_type", "key_value", "customer_id", "is_new_customer"]], merges
 
 
-def _store_new_keys(con: duckdb.DuckDBPyConnection, batch_id: str, pairs: pd.DataFrame) -> int:
+def _store_new_keys(con: duckdb.DuckDBPyConnection, batch_id: str) -> int:
     before = con.execute("SELECT count(*) FROM customer_keys").fetchone()[0]
     con.execute(
         """INSERT INTO customer_keys

@@ -19,7 +19,6 @@ Row fates (each staged line has exactly one, in this order of precedence):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -29,7 +28,7 @@ from fidelis.domain.identity import EMAIL_PATTERN
 from fidelis.domain.markets import UNKNOWN_MARKET, MarketConfig, country_name_table
 from fidelis.domain.money import iso_currency_codes
 from fidelis.errors import InputError, Location, MissingFxRateError, ParseError, UnknownCurrencyError
-from fidelis.ingest.identity import IdentityOutcome, resolve_identities
+from fidelis.ingest.identity import IdentityOutcome, IdentityPlan, plan_identities
 from fidelis.ingest.parse import decimal_expr, timestamp_expr
 from fidelis.ingest.phones import normalise_phones
 from fidelis.ingest.sources.base import ORDER_FIELDS, Staging, sql_literal
@@ -61,12 +60,6 @@ QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
 GROUP_REASONS = ("duplicate_line", "currency_differs_within_order")
 LENIENT_REASONS = ("unparsable_value", "unknown_order_kind", "unknown_currency", "missing_fx_rate")
 FATES = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")
-
-
-@dataclass(frozen=True)
-class OrdersLoaded:
-    orders: int
-    identity: IdentityOutcome
 
 
 def distinct_currencies(con: duckdb.DuckDBPyConnection, staging: Staging) -> set[str]:
@@ -290,7 +283,7 @@ def _aggregate_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
     )
 
 
-def resolve_customers(con: duckdb.DuckDBPyConnection, batch_id: str) -> IdentityOutcome:
+def plan_customers(con: duckdb.DuckDBPyConnection) -> IdentityPlan:
     """Customer ids for every key in the load, through the identity graph (see identity.py)."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE stg_ids AS
@@ -298,7 +291,7 @@ def resolve_customers(con: duckdb.DuckDBPyConnection, batch_id: str) -> Identity
            WHERE source_key IS NOT NULL OR email_norm IS NOT NULL
            GROUP BY ALL"""
     )
-    return resolve_identities(con, batch_id=batch_id)
+    return plan_identities(con)
 
 
 def register_countries(con: duckdb.DuckDBPyConnection, markets: MarketConfig) -> None:
@@ -309,8 +302,8 @@ def register_countries(con: duckdb.DuckDBPyConnection, markets: MarketConfig) ->
     con.unregister("_countries")
 
 
-def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str, timezone: str) -> int:
-    """Number the batch's orders in file order, attach customers and countries, and insert them."""
+def prepare_orders(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP TABLE batch_orders_final: orders numbered in file order, with customers and countries."""
     # Ids from a sort of two narrow columns: sorting the whole order rows would cost ten times more.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE order_ids AS
@@ -328,6 +321,9 @@ def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str,
             LEFT JOIN key_customer ke ON ke.key_type = 'email' AND ke.key_value = b.email_norm
             LEFT JOIN ref_country rc ON rc.name_key = upper(b.country)"""
     )
+
+
+def insert_orders(con: duckdb.DuckDBPyConnection, *, source: str, batch_id: str, timezone: str) -> int:
     con.execute(
         """INSERT INTO orders
            SELECT order_id, ?, source_order_id, order_kind, NULL, source_original_order_id, customer_id,

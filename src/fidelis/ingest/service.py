@@ -22,12 +22,14 @@ from fidelis.config import Settings, get_settings
 from fidelis.domain.markets import MarketConfig, load_market_config
 from fidelis.errors import InputError, Location, UnknownLayoutError
 from fidelis.ingest import feedback_pipeline, pipeline
+from fidelis.ingest.identity import apply_identities
 from fidelis.ingest.quality import batch_quality
 from fidelis.ingest.readers import check_readable, read_header_only, read_raw
 from fidelis.ingest.sources import REGISTRY, Source, SourceOptions, Staging
 from fidelis.warehouse import Warehouse, open_warehouse
 
 ProgressFn = Callable[[str], None]
+FinishFn = Callable[[duckdb.DuckDBPyConnection, "LoadReport", Path], None]  # records the batch, in the transaction
 
 
 @dataclass
@@ -141,16 +143,16 @@ def _ingest_into(
     rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     batch_id = _new_batch_id(content_hash)
     markets = load_market_config(settings.markets_file)
-    with warehouse.transaction():
-        if staging.dataset == "orders":
-            report = _load_orders(warehouse, source, staging, header, path, batch_id, options, markets, lenient,
-                                  settings, progress)
-        else:
-            report = _load_feedback(warehouse, source, staging, path, batch_id, lenient, progress)
+
+    def finish(con: duckdb.DuckDBPyConnection, report: LoadReport, path: Path) -> None:
         report.rows_read = rows_read
         report.seconds = time.perf_counter() - started
         _record_batch(con, report, path, content_hash, options_hash)
-    return report
+
+    if staging.dataset == "orders":
+        return _load_orders(warehouse, source, staging, header, path, batch_id, options, markets, lenient,
+                            settings, progress, finish)
+    return _load_feedback(warehouse, source, staging, path, batch_id, lenient, progress, finish)
 
 
 def _choose_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str | None, options: SourceOptions) -> Source:
@@ -205,7 +207,13 @@ def _new_batch_id(content_hash: str) -> str:
 def _load_orders(
     warehouse: Warehouse, source: Source, staging: Staging, header: list[str], path: Path, batch_id: str,
     options: SourceOptions, markets: MarketConfig, lenient: bool, settings: Settings, progress: ProgressFn,
+    finish: FinishFn,
 ) -> LoadReport:
+    """Prepare everything in temporary tables, then write it all in one transaction.
+
+    Only the writes are in the transaction: DuckDB is several times slower on temporary tables
+    created inside one, and until the writes the warehouse itself is untouched anyway.
+    """
     con = warehouse.con
     name = staging.source_name
     pipeline.require_fields(staging, path)
@@ -219,41 +227,49 @@ def _load_orders(
                               max_age_days=settings.fx_max_age_days, lenient=lenient)
     pipeline.build_batch_orders(con, name)
     progress("resolving customers")
-    identity = pipeline.resolve_customers(con, batch_id)
+    plan = pipeline.plan_customers(con)
     pipeline.register_countries(con, markets)
-    progress("writing orders")
-    orders_loaded = pipeline.insert_orders(con, source=name, batch_id=batch_id, timezone=staging.timezone)
-    pipeline.insert_lines(con, batch_id=batch_id)
-    pipeline.link_returns(con, source=name)
-    pipeline.upsert_customers(con, batch_id=batch_id, markets=markets, merged_into=identity.survivors)
-    feedback_pipeline.relink(con, namespaced=True, source=name)
-    feedback_pipeline.relink(con, namespaced=False)
-    quarantined = pipeline.quarantine_rows(con, batch_id=batch_id)
-    return LoadReport(
-        str(path), "loaded", source.name, name, "orders", batch_id,
-        rows_staged=staged, lines_by_fate=pipeline.fates(con), quarantine_by_reason=quarantined,
-        orders_loaded=orders_loaded, customers_created=identity.customers_created,
-        customers_merged=identity.customers_merged, quality=batch_quality(con, staging, batch_id),
-    )
+    pipeline.prepare_orders(con)
+    progress("writing")
+    with warehouse.transaction():
+        identity = apply_identities(con, plan, batch_id=batch_id)
+        orders_loaded = pipeline.insert_orders(con, source=name, batch_id=batch_id, timezone=staging.timezone)
+        pipeline.insert_lines(con, batch_id=batch_id)
+        pipeline.link_returns(con, source=name)
+        pipeline.upsert_customers(con, batch_id=batch_id, markets=markets, merged_into=identity.survivors)
+        feedback_pipeline.relink(con, namespaced=True, source=name)
+        feedback_pipeline.relink(con, namespaced=False)
+        quarantined = pipeline.quarantine_rows(con, batch_id=batch_id)
+        report = LoadReport(
+            str(path), "loaded", source.name, name, "orders", batch_id,
+            rows_staged=staged, lines_by_fate=pipeline.fates(con), quarantine_by_reason=quarantined,
+            orders_loaded=orders_loaded, customers_created=identity.customers_created,
+            customers_merged=identity.customers_merged, quality=batch_quality(con, staging, batch_id),
+        )
+        finish(con, report, path)
+    return report
 
 
 def _load_feedback(
     warehouse: Warehouse, source: Source, staging: Staging, path: Path, batch_id: str, lenient: bool,
-    progress: ProgressFn,
+    progress: ProgressFn, finish: FinishFn,
 ) -> LoadReport:
     con = warehouse.con
     progress("parsing feedback")
     staged = feedback_pipeline.stage(con, staging)
     feedback_pipeline.parse(con, staging, path, lenient=lenient)
-    loaded, skipped = feedback_pipeline.insert_feedback(con, staging, batch_id)
-    quarantined = feedback_pipeline.quarantine_rows(con, batch_id)
-    return LoadReport(
-        str(path), "loaded", source.name, staging.source_name, "feedback", batch_id,
-        rows_staged=staged,
-        lines_by_fate={"loaded": loaded, "quarantined": sum(quarantined.values()), "skipped_existing": skipped},
-        quarantine_by_reason=quarantined, feedback_loaded=loaded,
-        quality=feedback_pipeline.batch_quality(con, batch_id),
-    )
+    with warehouse.transaction():
+        loaded, skipped = feedback_pipeline.insert_feedback(con, staging, batch_id)
+        quarantined = feedback_pipeline.quarantine_rows(con, batch_id)
+        report = LoadReport(
+            str(path), "loaded", source.name, staging.source_name, "feedback", batch_id,
+            rows_staged=staged,
+            lines_by_fate={"loaded": loaded, "quarantined": sum(quarantined.values()), "skipped_existing": skipped},
+            quarantine_by_reason=quarantined, feedback_loaded=loaded,
+            quality=feedback_pipeline.batch_quality(con, batch_id),
+        )
+        finish(con, report, path)
+    return report
 
 
 def _record_batch(con: duckdb.DuckDBPyConnection, report: LoadReport, path: Path, content_hash: str,
