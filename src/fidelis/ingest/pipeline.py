@@ -90,7 +90,6 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                      for reason, condition in QUARANTINE_RULES)
     bad_field = " ".join(f"WHEN {text} IS NOT NULL AND {typed} IS NULL THEN '{text}'" for text, typed in PARSED_FIELDS)
     existing = _existing_orders_sql(con, source)
-    all_text = ", ".join(ORDER_FIELDS)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE stg AS
             WITH text_rows AS ({text_sql}),
@@ -100,8 +99,7 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                     {decimal_expr('quantity', staging, 18, 4)} AS quantity_raw_num,
                     {decimal_expr('unit_price', staging, 18, 6)} AS unit_price_num,
                     {decimal_expr('line_amount', staging, 18, 4)} AS line_amount_num,
-                    {currency} AS currency_code,
-                    hash({all_text}) AS line_hash
+                    {currency} AS currency_code
                 FROM text_rows
             ),
             derived AS (
@@ -121,7 +119,7 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                    category, quantity_num, price_num,
                    CASE WHEN line_amount_num IS NOT NULL THEN sign(quantity_num) * abs(line_amount_num)
                         ELSE round(quantity_num * price_num, 4) END::DECIMAL(18,4) AS amount_num,
-                   channel, line_hash, bad_field,
+                   channel, bad_field,
                    CASE {rules} END AS reason,
                    {existing} AS skipped
             FROM derived"""
@@ -141,12 +139,31 @@ def _existing_orders_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
     return "coalesce(source_order_id IN (SELECT source_order_id FROM existing_orders), false)"
 
 
+# The staged values two lines must share to be duplicates: every field, typed.
+_LINE_VALUES = ("source_order_id, order_kind, source_original_order_id, ordered_at_ts, source_customer_id, email, "
+                "phone, customer_name, country, currency_code, sku, description, category, quantity_num, price_num, "
+                "amount_num, channel")
+
+
 def mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
-    """Quarantine every repeat of an identical line (all fields, order id included) but the first."""
+    """Quarantine every repeat of an identical line (all fields, order id included) but the first.
+
+    A cheap hash over a few typed columns finds the candidate groups (rare in real files); only
+    their lines are then compared on every field.
+    """
+    candidate = "hash(source_order_id, sku, quantity_num, price_num, amount_num)"
     con.execute(
-        """UPDATE stg SET reason = 'duplicate_line'
-           FROM (SELECT line_hash, min(_row) AS first_row FROM stg GROUP BY 1 HAVING count(*) > 1) d
-           WHERE stg.reason IS NULL AND stg.line_hash = d.line_hash AND stg._row > d.first_row"""
+        f"""CREATE OR REPLACE TEMP TABLE duplicate_lines AS
+            SELECT _row, _variant FROM (
+                SELECT _row, _variant,
+                       row_number() OVER (PARTITION BY {_LINE_VALUES} ORDER BY _row, _variant) AS nth
+                FROM stg
+                WHERE {candidate} IN (SELECT {candidate} FROM stg GROUP BY 1 HAVING count(*) > 1)
+            ) WHERE nth > 1"""
+    )
+    con.execute(
+        """UPDATE stg SET reason = 'duplicate_line' FROM duplicate_lines d
+           WHERE stg.reason IS NULL AND stg._row = d._row AND stg._variant = d._variant"""
     )
 
 
@@ -246,40 +263,40 @@ def build_batch_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
 
 
 def _aggregate_orders(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Totals per order by a narrow hash aggregate, then the first line's fields joined back.
+    """One hash aggregate: totals per order, the first line's fields, the first customer keys.
 
-    Cheaper than carrying every field through the aggregate. The keys that identify the customer
-    are the exception: the first non-empty one among the order's lines.
+    The keys that identify the customer are the first non-empty ones among the order's lines, so
+    an id written only on a later line still identifies the order's customer.
     """
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE order_totals AS
-           SELECT s.source_order_id, min(s._row) AS first_row,
-                  arg_min(s.source_customer_id, s._row) FILTER (WHERE s.source_customer_id IS NOT NULL)
-                      AS source_customer_id,
-                  arg_min(s.email, s._row) FILTER (WHERE s.email IS NOT NULL) AS email,
-                  min(s.currency_code) <> max(s.currency_code) AS mixed_currency,
-                  sum(s.amount_num) AS amount,
-                  sum(round(s.amount_num * r.fx_rate, 4)) AS amount_reporting,
-                  count(*) AS line_count,
-                  count(*) FILTER (WHERE s.order_kind = 'sale') AS sale_lines,
-                  count(*) FILTER (WHERE s.order_kind = 'return') AS return_lines,
-                  count(*) FILTER (WHERE s.order_kind = 'cancellation') AS cancellation_lines
-           FROM stg s JOIN day_rates r USING (currency_code, order_date)
-           WHERE s.reason IS NULL AND NOT s.skipped
-           GROUP BY s.source_order_id"""
-    )
+    first_line = ("{'order_kind': s.order_kind, 'source_original_order_id': s.source_original_order_id, "
+                  "'ordered_at': s.ordered_at_ts, 'phone': s.phone, 'customer_name': s.customer_name, "
+                  "'country': s.country, 'channel': s.channel, 'currency_code': s.currency_code, "
+                  "'fx_rate': r.fx_rate, 'fx_rate_date': r.fx_rate_date}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE batch_orders AS
-            SELECT t.*, f.order_kind, f.source_original_order_id, f.ordered_at_ts AS ordered_at, f.phone,
-                   f.customer_name, f.country, f.channel, f.currency_code, r.fx_rate, r.fx_rate_date,
-                   CASE WHEN t.source_customer_id IS NOT NULL
-                        THEN {sql_literal(source)} || ':' || t.source_customer_id END AS source_key,
-                   CASE WHEN regexp_matches(lower(t.email), {sql_literal(EMAIL_PATTERN)})
-                        THEN lower(t.email) END AS email_norm
-            FROM order_totals t
-            JOIN stg f ON f._row = t.first_row AND f.source_order_id = t.source_order_id AND f.reason IS NULL
-                      AND NOT f.skipped
-            JOIN day_rates r ON r.currency_code = f.currency_code AND r.order_date = f.order_date"""
+            SELECT source_order_id, first_row, first.*, source_customer_id, email, mixed_currency, amount,
+                   amount_reporting, line_count, sale_lines, return_lines, cancellation_lines,
+                   CASE WHEN source_customer_id IS NOT NULL
+                        THEN {sql_literal(source)} || ':' || source_customer_id END AS source_key,
+                   CASE WHEN regexp_matches(lower(email), {sql_literal(EMAIL_PATTERN)})
+                        THEN lower(email) END AS email_norm
+            FROM (
+                SELECT s.source_order_id, min(s._row) AS first_row,
+                       arg_min({first_line}, s._row) AS first,
+                       arg_min(s.source_customer_id, s._row) FILTER (WHERE s.source_customer_id IS NOT NULL)
+                           AS source_customer_id,
+                       arg_min(s.email, s._row) FILTER (WHERE s.email IS NOT NULL) AS email,
+                       min(s.currency_code) <> max(s.currency_code) AS mixed_currency,
+                       sum(s.amount_num) AS amount,
+                       sum(round(s.amount_num * r.fx_rate, 4)) AS amount_reporting,
+                       count(*) AS line_count,
+                       count(*) FILTER (WHERE s.order_kind = 'sale') AS sale_lines,
+                       count(*) FILTER (WHERE s.order_kind = 'return') AS return_lines,
+                       count(*) FILTER (WHERE s.order_kind = 'cancellation') AS cancellation_lines
+                FROM stg s JOIN day_rates r USING (currency_code, order_date)
+                WHERE s.reason IS NULL AND NOT s.skipped
+                GROUP BY s.source_order_id
+            )"""
     )
 
 
