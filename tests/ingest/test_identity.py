@@ -82,3 +82,24 @@ def test_a_record_joining_two_customers_merges_them_and_says_why(tmp_path: Path,
 def test_unknown_customer_is_a_clear_error(warehouse: Path) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con, pytest.raises(CustomerNotFoundError, match="999"):
         explain_customer(con, customer_id=999)
+
+
+def test_a_file_of_guests_only_creates_no_customers(tmp_path: Path) -> None:
+    warehouse = tmp_path / "guests.duckdb"
+    load(tmp_path, warehouse, "kiosk", ["G1,2023-01-05,,,DE,10", "G2,2023-01-06,,,FR,12"])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*), bool_and(is_guest) FROM orders").fetchone() == (2, True)
+        assert con.execute("SELECT count(*) FROM customers").fetchone()[0] == 0
+
+
+def test_ids_stay_unique_across_loads_and_merges(tmp_path: Path, warehouse: Path) -> None:
+    load(tmp_path, warehouse, "shop_b", ["B3,2023-03-01,k9,bob@example.com,DE,7"])
+    load(tmp_path, warehouse, "shop_c", ["C1,2023-04-01,z1,zoe@example.com,ES,9"])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table, column in (("orders", "order_id"), ("order_lines", "line_id"), ("customers", "customer_id")):
+            total, distinct = con.execute(f"SELECT count(*), count(DISTINCT {column}) FROM {table}").fetchone()
+            assert total == distinct, table
+        keys = con.execute("SELECT count(*), count(DISTINCT (key_type, key_value)) FROM customer_keys").fetchone()
+        assert keys[0] == keys[1]
+        # The new customer does not reuse the id of the customer merged away (2).
+        assert con.execute("SELECT customer_id FROM orders WHERE source_order_id = 'C1'").fetchone()[0] == 3

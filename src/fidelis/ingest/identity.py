@@ -46,18 +46,105 @@ def plan_identities(con: duckdb.DuckDBPyConnection) -> IdentityPlan:
     writes nothing to the warehouse, so it can run outside the load's transaction (where DuckDB
     works several times faster on large temporary tables). One writer holds a warehouse file at a
     time, so the keys read here cannot change before `apply_identities`.
+
+    The graph is built on integer node numbers given out by SQL, so Python touches no strings.
     """
-    pairs = con.execute("SELECT source_key, email, first_row FROM stg_ids").df()
-    owners = _existing_owners(con, _batch_keys(pairs))
-    components = _components(pairs, owners)
-    assigned, merges = _assign_customers(con, owners, components)
-    con.register("_assigned", assigned)
+    _number_nodes(con)
+    n_keys = con.execute("SELECT count(*) FROM id_nodes").fetchone()[0]
+    if n_keys == 0:  # only guests in this load
+        con.execute("""CREATE OR REPLACE TEMP TABLE key_customer AS
+                       SELECT key_type, key_value, customer_id, first_row, true AS is_new_key FROM id_nodes""")
+        return IdentityPlan(customers_created=0, merges=_describe_merges(con, (np.array([], dtype=np.int64),) * 3))
+    owned = con.execute(
+        "SELECT node, customer_id FROM id_nodes WHERE customer_id IS NOT NULL ORDER BY node"
+    ).fetchnumpy()
+    links = con.execute(
+        """SELECT s.node AS a, e.node AS b FROM stg_ids p
+           JOIN id_nodes s ON s.key_type = 'source_id' AND s.key_value = p.source_key
+           JOIN id_nodes e ON e.key_type = 'email' AND e.key_value = p.email"""
+    ).fetchnumpy()
+    first_row = con.execute("SELECT first_row FROM id_nodes ORDER BY node").fetchnumpy()["first_row"]
+    component = _components(n_keys, owned, links)
+    customer_of_node, is_new, merges = _assign_customers(con, component, owned, first_row)
+    con.register("_assigned", pd.DataFrame({"node": np.arange(n_keys), "customer_id": customer_of_node}))
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE key_customer AS SELECT key_type, key_value, customer_id FROM _assigned"
+        """CREATE OR REPLACE TEMP TABLE key_customer AS
+           SELECT n.key_type, n.key_value, a.customer_id, n.first_row, n.customer_id IS NULL AS is_new_key
+           FROM id_nodes n JOIN _assigned a USING (node)"""
     )
     con.unregister("_assigned")
-    created = int(assigned.loc[assigned["is_new_customer"], "customer_id"].nunique())
-    return IdentityPlan(customers_created=created, merges=merges)
+    merges_frame = _describe_merges(con, merges)
+    return IdentityPlan(customers_created=int(np.unique(customer_of_node[is_new]).size), merges=merges_frame)
+
+
+def _number_nodes(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP TABLE id_nodes: every distinct key of the batch, numbered, with the customer owning it."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE id_nodes AS
+           SELECT (row_number() OVER (ORDER BY b.first_row, b.key_type, b.key_value) - 1)::BIGINT AS node,
+                  b.key_type, b.key_value, b.first_row, k.customer_id
+           FROM (SELECT 'source_id' AS key_type, source_key AS key_value, min(first_row) AS first_row
+                 FROM stg_ids WHERE source_key IS NOT NULL GROUP BY source_key
+                 UNION ALL
+                 SELECT 'email', email, min(first_row) FROM stg_ids WHERE email IS NOT NULL GROUP BY email) b
+           LEFT JOIN customer_keys k USING (key_type, key_value)"""
+    )
+
+
+def _components(n_keys: int, owned: dict, links: dict) -> np.ndarray:
+    """Connected component of every key node; existing customers are extra nodes after the keys."""
+    customers, customer_index = np.unique(owned["customer_id"], return_inverse=True)
+    n_nodes = n_keys + len(customers)
+    rows = np.concatenate([owned["node"], links["a"]]).astype(np.int64)
+    cols = np.concatenate([n_keys + customer_index, links["b"]]).astype(np.int64)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n_nodes, n_nodes))
+    _, labels = connected_components(graph, directed=False)
+    return labels[:n_keys]
+
+
+def _assign_customers(con: duckdb.DuckDBPyConnection, component: np.ndarray, owned: dict, first_row: np.ndarray):
+    """Customer per key node (smallest existing id in its component, else a new id) and merges.
+
+    Returns (customer id per node, whether that id is new, merges as (node, merged id, survivor id)).
+    """
+    n_components = int(component.max()) + 1 if component.size else 0
+    no_customer = np.iinfo(np.int64).max
+    survivor = np.full(n_components, no_customer, dtype=np.int64)
+    owned_nodes = owned["node"].astype(np.int64)
+    owned_ids = owned["customer_id"].astype(np.int64)
+    np.minimum.at(survivor, component[owned_nodes], owned_ids)
+    # Ids are never reused: a merged-away id stays in customer_merges, and explanations rely on it.
+    next_id = con.execute(
+        """SELECT greatest((SELECT coalesce(max(customer_id), 0) FROM customer_keys),
+                           (SELECT coalesce(max(merged_customer_id), 0) FROM customer_merges))"""
+    ).fetchone()[0]
+    # New customers are numbered in the order they first appear in the file: stable across runs.
+    first_seen = np.full(n_components, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_seen, component, first_row.astype(np.int64))
+    orphans = np.flatnonzero(survivor == no_customer)
+    orphans = orphans[np.argsort(first_seen[orphans], kind="stable")]
+    survivor[orphans] = np.arange(next_id + 1, next_id + 1 + len(orphans))
+    is_new_component = np.zeros(n_components, dtype=bool)
+    is_new_component[orphans] = True
+    into = survivor[component[owned_nodes]]
+    merged = owned_ids != into
+    merges = (owned_nodes[merged], owned_ids[merged], into[merged])
+    return survivor[component], is_new_component[component], merges
+
+
+def _describe_merges(con: duckdb.DuckDBPyConnection, merges: tuple[np.ndarray, ...]) -> pd.DataFrame:
+    """One row per merged-away customer, with a key of theirs that this load linked to the survivor."""
+    nodes, merged_ids, into_ids = merges
+    frame = pd.DataFrame({"node": nodes, "merged_customer_id": merged_ids, "into_customer_id": into_ids})
+    con.register("_merge_nodes", frame)
+    described = con.execute(
+        """SELECT m.merged_customer_id, m.into_customer_id, n.key_type AS via_key_type, n.key_value AS via_key_value
+           FROM _merge_nodes m JOIN id_nodes n USING (node)
+           QUALIFY row_number() OVER (PARTITION BY m.merged_customer_id ORDER BY n.node) = 1
+           ORDER BY m.merged_customer_id"""
+    ).df()
+    con.unregister("_merge_nodes")
+    return described
 
 
 def apply_identities(con: duckdb.DuckDBPyConnection, plan: IdentityPlan, *, batch_id: str) -> IdentityOutcome:
@@ -75,91 +162,13 @@ def apply_identities(con: duckdb.DuckDBPyConnection, plan: IdentityPlan, *, batc
     )
 
 
-def _batch_keys(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Distinct keys of the batch with the first row each appears on (for stable new ids)."""
-    frames = [
-        pairs.dropna(subset=[column]).groupby(column, as_index=False)["first_row"].min()
-        .rename(columns={column: "key_value"}).assign(key_type=key_type)
-        for column, key_type in (("source_key", "source_id"), ("email", "email"))
-    ]
-    return pd.concat(frames, ignore_index=True)[["key_type", "key_value", "first_row"]]
-
-
-def _existing_owners(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> pd.DataFrame:
-    """Each batch key with the customer that already owns it (NA when new)."""
-    con.register("_batch_keys", keys)
-    owners = con.execute(
-        """SELECT b.key_type, b.key_value, b.first_row, k.customer_id
-           FROM _batch_keys b LEFT JOIN customer_keys k USING (key_type, key_value)
-           ORDER BY b.first_row, b.key_type, b.key_value"""
-    ).df()
-    con.unregister("_batch_keys")
-    owners["customer_id"] = owners["customer_id"].astype("Int64")
-    return owners
-
-
-def _components(pairs: pd.DataFrame, owners: pd.DataFrame) -> pd.DataFrame:
-    """Connected component of every batch key over key-key and key-customer edges."""
-    key_labels = np.where(owners["key_type"] == "email", "e:", "s:") + owners["key_value"].astype(str)
-    owned = owners["customer_id"].notna().to_numpy()
-    customer_labels = "c:" + owners.loc[owned, "customer_id"].astype(str).to_numpy()
-    both = pairs.dropna(subset=["source_key", "email"])
-    link_a = "s:" + both["source_key"].astype(str).to_numpy()
-    link_b = "e:" + both["email"].astype(str).to_numpy()
-    codes, uniques = pd.factorize(np.concatenate([key_labels, customer_labels, link_a, link_b]))
-    n_keys, n_owned, n_links = len(key_labels), len(customer_labels), len(link_a)
-    key_codes = codes[:n_keys]
-    rows = np.concatenate([key_codes[owned], codes[n_keys + n_owned: n_keys + n_owned + n_links]])
-    cols = np.concatenate([codes[n_keys: n_keys + n_owned], codes[n_keys + n_owned + n_links:]])
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(uniques), len(uniques)))
-    _, labels = connected_components(graph, directed=False)
-    out = owners.copy()
-    out["component"] = labels[key_codes]
-    return out
-
-
-def _assign_customers(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, components: pd.DataFrame):
-    """Survivor id per component (smallest existing id, else a new id) and the merges it implies."""
-    existing = components.dropna(subset=["customer_id"])
-    survivor = existing.groupby("component")["customer_id"].min()
-    # Ids are never reused: a merged-away id stays in customer_merges, and explanations rely on it.
-    next_id = con.execute(
-        """SELECT greatest((SELECT coalesce(max(customer_id), 0) FROM customer_keys),
-                           (SELECT coalesce(max(merged_customer_id), 0) FROM customer_merges))"""
-    ).fetchone()[0]
-    # New customers are numbered in the order they first appear in the file: stable across runs.
-    first_seen = components.groupby("component")["first_row"].min()
-    orphan_components = first_seen.drop(survivor.index).sort_values(kind="stable").index.to_numpy()
-    new_ids = pd.Series(np.arange(next_id + 1, next_id + 1 + len(orphan_components)), index=orphan_components)
-    all_ids = pd.concat([survivor.astype("int64"), new_ids])
-    assigned = components.copy()
-    assigned["customer_id"] = assigned["component"].map(all_ids).astype("int64")
-    assigned["is_new_customer"] = assigned["component"].isin(orphan_components)
-    merged = existing[existing["customer_id"] != existing["component"].map(survivor)]
-    merges = pd.DataFrame({
-        "merged_customer_id": merged["customer_id"].astype("int64"),
-        "into_customer_id": merged["component"].map(survivor).astype("int64"),
-        "via_key_type": merged["key_type"],
-        "via_key_value": merged["key_value"],
-    }).drop_duplicates("merged_customer_id")
-    return assigned[["key_type", "key_value", "customer_id", "is_new_customer"]], merges
-
-
 def _store_new_keys(con: duckdb.DuckDBPyConnection, batch_id: str) -> int:
-    before = con.execute("SELECT count(*) FROM customer_keys").fetchone()[0]
     con.execute(
         """INSERT INTO customer_keys
-           SELECT kc.key_type, kc.key_value, kc.customer_id, ?, f.first_row
-           FROM key_customer kc
-           JOIN (SELECT 'source_id' AS key_type, source_key AS key_value, min(first_row) AS first_row
-                 FROM stg_ids WHERE source_key IS NOT NULL GROUP BY ALL
-                 UNION ALL
-                 SELECT 'email', email, min(first_row) FROM stg_ids WHERE email IS NOT NULL GROUP BY ALL) f
-             USING (key_type, key_value)
-           ANTI JOIN customer_keys k USING (key_type, key_value)""",
+           SELECT key_type, key_value, customer_id, ?, first_row FROM key_customer WHERE is_new_key""",
         [batch_id],
     )
-    return con.execute("SELECT count(*) FROM customer_keys").fetchone()[0] - before
+    return con.execute("SELECT count(*) FROM key_customer WHERE is_new_key").fetchone()[0]
 
 
 def _apply_merges(con: duckdb.DuckDBPyConnection, merges: pd.DataFrame, batch_id: str) -> None:

@@ -1,7 +1,9 @@
 """Phone numbers to E.164, once per distinct (number, country) rather than once per row.
 
-Values already written in E.164 shape are accepted in SQL; only the others (national formats,
-spaces, brackets) go through `phonenumbers`, which needs the customer's country to read them.
+Values in international form ('+49 30 1234567', '+1 (415) 555-2671') are reduced to E.164 in SQL
+by dropping spaces, dots, dashes and brackets; only national forms ('030 1234567') go through
+`phonenumbers`, which needs the customer's country to read them. At a million customers this is
+the difference between seconds and minutes.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ def normalise_phones(con: duckdb.DuckDBPyConnection, *, source_table: str, targe
     """TEMP TABLE `target_table(phone_raw, country_code, phone_e164)`; returns invalid count."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {target_table} AS
-            SELECT DISTINCT phone AS phone_raw, country_code,
-                   CASE WHEN regexp_matches(phone, '{_E164_SHAPE}') THEN phone END AS phone_e164
-            FROM {source_table} WHERE phone IS NOT NULL"""
+            SELECT phone_raw, country_code, CASE WHEN regexp_matches(compact, '{_E164_SHAPE}') THEN compact END AS phone_e164
+            FROM (SELECT DISTINCT phone AS phone_raw, country_code,
+                         regexp_replace(phone, '[\\s.()\\-]', '', 'g') AS compact
+                  FROM {source_table} WHERE phone IS NOT NULL)"""
     )
     pending = con.execute(
         f"SELECT phone_raw, country_code FROM {target_table} WHERE phone_e164 IS NULL"
