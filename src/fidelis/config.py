@@ -9,10 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fidelis.domain.money import validate_currency_code
+from fidelis.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -21,7 +22,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIDELIS_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = Field(
-        default="development", description="Deployment mode; production refuses unsafe defaults."
+        default="development", description="Deployment mode: development, test or production."
     )
     warehouse: Path = Field(
         default=Path("fidelis-data/warehouse.duckdb"), description="Path of the DuckDB warehouse file."
@@ -46,5 +47,21 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings of this process, read once."""
-    return Settings()
+    """Settings of this process, read once; a bad value is one line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FIDELIS_{str(error['loc'][0]).upper()}: {error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None
+
+
+def reporting_currency_asked(settings: Settings) -> str | None:
+    """The reporting currency the user set explicitly (environment or .env), else None.
+
+    An existing warehouse keeps the currency it was created with; only an explicit, different
+    request is an error. The default applies to new warehouses only.
+    """
+    return settings.reporting_currency if "reporting_currency" in settings.model_fields_set else None

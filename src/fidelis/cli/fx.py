@@ -9,7 +9,8 @@ import typer
 
 from fidelis.cli.common import JsonOption, WarehouseOption, handles_errors, print_json, stdout, warehouse_path
 from fidelis.ingest.fx import import_fx_rates
-from fidelis.warehouse import open_warehouse
+from fidelis.config import get_settings
+from fidelis.warehouse import warehouse_session
 
 
 @handles_errors
@@ -19,7 +20,7 @@ def fx_import_command(
     json_output: JsonOption = False,
 ) -> None:
     """Import your own exchange rates; they replace the bundled ones for the currencies they cover."""
-    with open_warehouse(warehouse_path(warehouse), reporting_currency=None) as wh:
+    with warehouse_session(warehouse_path(warehouse), get_settings()) as wh:
         result = import_fx_rates(wh, path)
     if json_output:
         print_json(result)

@@ -93,8 +93,10 @@ def _parse_alias(name: str, body: object, market_by_country: dict[str, str], kno
     if code is not None and code.upper() not in known:
         raise ConfigError(f"{where}: aliases.\"{name}\".country '{code}' is not an ISO 3166-1 alpha-2 code")
     code = code.upper() if code else None
-    market = body.get("market") or (market_by_country.get(code) if code else None)
-    return CountryMatch(code, market)
+    market = body.get("market")
+    if market is not None and market not in set(market_by_country.values()):
+        raise ConfigError(f"{where}: aliases.\"{name}\".market '{market}' is not one of the markets defined")
+    return CountryMatch(code, market or (market_by_country.get(code) if code else None))
 
 
 def country_name_table(config: MarketConfig) -> list[tuple[str, str | None, str]]:

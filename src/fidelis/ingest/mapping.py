@@ -117,8 +117,6 @@ class Mapping(BaseModel):
         missing = [f for f in REQUIRED_FIELDS[self.source.kind] if f not in self.columns]
         if self.source.kind == "orders" and not ({"unit_price", "line_amount"} & self.columns.keys()):
             missing.append("unit_price or line_amount")
-        if self.source.kind == "orders" and "currency" not in self.columns and not self.source.default_currency:
-            missing.append("currency (or source.default_currency)")
         if self.source.kind == "feedback" and not ({"rating", "nps", "csat", "text"} & self.columns.keys()):
             missing.append("one of rating, nps, csat, text")
         if missing:

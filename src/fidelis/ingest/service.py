@@ -26,7 +26,7 @@ from fidelis.ingest.identity import apply_identities
 from fidelis.ingest.quality import batch_quality
 from fidelis.ingest.readers import check_readable, read_header_only, read_raw
 from fidelis.ingest.sources import REGISTRY, Source, SourceOptions, Staging
-from fidelis.warehouse import Warehouse, open_warehouse
+from fidelis.warehouse import Warehouse, warehouse_session
 
 ProgressFn = Callable[[str], None]
 FinishFn = Callable[[duckdb.DuckDBPyConnection, "LoadReport", Path], None]  # records the batch, in the transaction
@@ -93,30 +93,12 @@ def ingest_file(
     path = Path(path)
     target = Path(warehouse_path or settings.warehouse)
     check_readable(path)
-    created_here = not target.exists()
-    try:
-        warehouse = open_warehouse(target, reporting_currency=settings.reporting_currency if created_here else None,
-                                   threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
-    except Exception:
-        _remove_new_file(target, created_here)
-        raise
-    try:
-        with warehouse:
-            return _ingest_into(warehouse, path, file_format, options, lenient, settings, progress or _silent)
-    except BaseException:
-        _remove_new_file(target, created_here)
-        raise
+    with warehouse_session(target, settings) as warehouse:
+        return _ingest_into(warehouse, path, file_format, options, lenient, settings, progress or _silent)
 
 
 def _silent(_: str) -> None:
     return None
-
-
-def _remove_new_file(target: Path, created_here: bool) -> None:
-    """A failed first load must not leave an empty warehouse behind: it was not there before."""
-    if created_here:
-        for leftover in (target, target.with_name(target.name + ".wal")):
-            leftover.unlink(missing_ok=True)
 
 
 def _ingest_into(
@@ -160,6 +142,8 @@ def _choose_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str 
     if file_format:
         if file_format not in REGISTRY:
             raise InputError(f"unknown --format '{file_format}'; known: {', '.join(REGISTRY)}", Location(path))
+        if options.mapping_path is not None and file_format != "generic":
+            raise InputError(f"--mapping is for the generic layout, not --format {file_format}", Location(path))
         return REGISTRY[file_format]
     if options.mapping_path is not None:
         return REGISTRY["generic"]

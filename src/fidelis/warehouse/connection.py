@@ -101,6 +101,31 @@ def open_warehouse(
     return Warehouse(path=path, con=con, reporting_currency=stored)
 
 
+@contextlib.contextmanager
+def warehouse_session(path: Path | str, settings) -> Iterator[Warehouse]:
+    """Open (or create) the warehouse for a command that writes to it.
+
+    A new file gets the settings' reporting currency; an existing one keeps its own, and an
+    explicitly requested other currency is an error. If the command fails on a warehouse it
+    created, the file is removed: it was not there before.
+    """
+    from fidelis.config import reporting_currency_asked
+
+    path = Path(path)
+    created_here = not path.exists()
+    asked = settings.reporting_currency if created_here else reporting_currency_asked(settings)
+    try:
+        warehouse = open_warehouse(path, reporting_currency=asked, threads=settings.duckdb_threads,
+                                   memory_limit=settings.duckdb_memory_limit)
+        with warehouse:
+            yield warehouse
+    except BaseException:
+        if created_here:
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'"

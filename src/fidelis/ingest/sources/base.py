@@ -8,12 +8,18 @@ for every layout, so a rule (say, how a bad date is reported) is written once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Literal, Protocol
 
+from fidelis.domain.money import validate_currency_code
+from fidelis.errors import InputError
 from fidelis.ingest.fields import FEEDBACK_FIELDS, FIELDS_BY_DATASET, ORDER_FIELDS
 
 Dataset = Literal["orders", "feedback"]
+# A source name namespaces ids as "name:id", so it must not contain ':' itself.
+SOURCE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 __all__ = ["FEEDBACK_FIELDS", "FIELDS_BY_DATASET", "ORDER_FIELDS"]
 
 
@@ -26,6 +32,21 @@ class SourceOptions:
     source_name: str | None = None       # namespace for ids; defaults to the layout's own
     timezone: str | None = None          # overrides the layout's default for naive timestamps
     default_currency: str | None = None  # overrides the layout's default
+
+    def __post_init__(self) -> None:
+        """Check the options where they enter, naming the option at fault."""
+        if self.source_name is not None and not SOURCE_NAME_PATTERN.fullmatch(self.source_name):
+            raise InputError(f"--source '{self.source_name}': use letters, digits, '_', '.' or '-' only")
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InputError(f"--timezone '{self.timezone}' is not an IANA time zone name") from None
+        if self.default_currency is not None:
+            try:
+                object.__setattr__(self, "default_currency", validate_currency_code(self.default_currency))
+            except ValueError as exc:
+                raise InputError(f"--currency: {exc}") from None
 
 
 @dataclass(frozen=True)

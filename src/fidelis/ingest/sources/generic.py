@@ -37,6 +37,12 @@ class GenericSource:
                 f"its columns are: {', '.join(header)}"
             )
         dataset = section.kind
+        if (dataset == "orders" and "currency" not in mapping.columns
+                and not (options.default_currency or section.default_currency)):
+            raise MappingError(
+                f"mapping {options.mapping_path}: no currency: map a 'currency' column, set "
+                f"source.default_currency, or give --currency"
+            )
         to_staging = MAPPABLE_FIELDS[dataset]
         expressions = {field: "NULL" for field in FIELDS_BY_DATASET[dataset]}
         columns: dict[str, str] = {}
