@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -159,3 +160,26 @@ def test_lenient_quarantines_what_strict_refuses(cli, populated: Path, tmp_path:
         reasons = dict(con.execute(
             "SELECT record->>'order', reason FROM quarantine").fetchall())
     assert reasons == {"A3": "unparsable_value", "A4": "unknown_currency", "A5": "unparsable_value"}
+
+
+KIND_MAPPING = MAPPING + '''order_kind = "kind"
+[values.order_kind]
+sale = ["order"]
+return = ["refund"]
+'''
+
+
+def test_unknown_order_kind_is_refused_and_a_missing_one_quarantined(cli, populated: Path, tmp_path: Path) -> None:
+    mapping = write(tmp_path / "kinds.toml", KIND_MAPPING)
+    header = HEADER + ",kind"
+    unknown = write(tmp_path / "kinds.csv", "\n".join([header, GOOD_ROWS[0] + ",order",
+                                                        "A7,2023-03-05 09:00,c3,c@example.com,DE,EUR,S1,1,3.00,swap"]))
+    message = run_failing(cli, populated, [str(unknown), "--mapping", str(mapping)])
+    assert "row 3, column 'kind'" in message and "'swap' is not a known order kind" in message
+    missing = write(tmp_path / "missing.csv", "\n".join([header, "A8,2023-03-05 09:00,c3,c@example.com,DE,EUR,S1,1,3.00,",
+                                                          "A9,2023-03-05 09:00,c3,c@example.com,DE,EUR,S1,1,3.00,refund"]))
+    result = cli.invoke(app, ["ingest", str(missing), "--mapping", str(mapping), "--json", "--warehouse", str(populated)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)["loads"][0]
+    assert report["quarantine_by_reason"] == {"missing_order_kind": 1}
+    assert report["lines_by_fate"]["return"] == 1

@@ -102,3 +102,14 @@ def test_scores_out_of_scale_are_quarantined_and_bad_numbers_refused(paths, tmp_
     with pytest.raises(ParseError, match="row 2, column 'nps'"):
         ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
                     options=SourceOptions(source_name="shop"))
+
+
+def test_rating_scale_of_a_bare_score_column_is_inferred(paths, tmp_path: Path) -> None:
+    load_orders(paths)
+    survey = tmp_path / "scores.csv"
+    survey.write_text("customer_id,date,score\nc1,2023-03-05,8\nc2,2023-03-06,10\n")
+    report = ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
+                         options=SourceOptions(source_name="shop"))
+    assert report.feedback_loaded == 2
+    with duckdb.connect(str(paths["warehouse"]), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT rating_scale_max FROM feedback").fetchall() == [(10,)]

@@ -51,8 +51,9 @@ def render_load_report(report: LoadReport) -> None:
     if report.status == "already_loaded":
         stdout.print(f"[yellow]{report.path}[/]: already loaded (batch {report.batch_id}); nothing added")
         return
-    table = Table(title=f"{Path(report.path).name}: {report.source_format} layout, {report.rows_read:,} rows, "
-                        f"{report.seconds:.1f} s", title_justify="left")
+    stdout.print(f"\n[bold]{Path(report.path).name}[/]: {report.source_format} layout, {report.rows_read:,} rows, "
+                 f"{report.seconds:.1f} s")
+    table = Table()
     table.add_column("lines")
     table.add_column("count", justify="right")
     for fate in FATE_ORDER:
@@ -85,8 +86,8 @@ def quality_command(warehouse: WarehouseOption = None, json_output: JsonOption =
 
 def render_quality(figures: dict) -> None:
     totals = figures["totals"]
-    table = Table(title=f"{Path(figures['warehouse']).name} (reporting currency {figures['reporting_currency']})",
-                  title_justify="left")
+    stdout.print(f"\n[bold]{figures['warehouse']}[/] (reporting currency {figures['reporting_currency']})")
+    table = Table()
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key in ("orders", "order_lines", "customers", "feedback", "quarantined_rows", "customer_merges", "batches"):

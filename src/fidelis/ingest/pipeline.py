@@ -44,7 +44,8 @@ PARSED_FIELDS = (
 # with the currency codes of this file that are not ISO 4217 (found on distinct values first).
 QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
     ("unparsable_value", "bad_field IS NOT NULL"),
-    ("unknown_order_kind", "order_kind IS NULL"),
+    ("unknown_order_kind", "order_kind IS NULL AND order_kind_raw IS NOT NULL"),
+    ("missing_order_kind", "order_kind IS NULL"),
     ("unknown_currency", "currency_code IS NULL OR currency_code IN ({bad_currencies})"),
     ("missing_order_id", "source_order_id IS NULL"),
     ("missing_date", "ordered_at IS NULL"),
@@ -55,10 +56,9 @@ QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
     ("non_positive_price_in_sale", "order_kind = 'sale' AND price_num <= 0"),
     ("negative_price", "price_num < 0"),
 )
-# Found after the line rules, over groups of lines (see `mark_duplicates`, `mark_mixed_currencies`),
-# and, with --lenient only, after currency conversion.
-GROUP_REASONS = ("duplicate_line", "currency_differs_within_order")
-LENIENT_REASONS = ("unparsable_value", "unknown_order_kind", "unknown_currency", "missing_fx_rate")
+# Found later, over groups of lines: duplicate_line (`mark_duplicates`), currency_differs_within_order
+# (`build_batch_orders`), and with --lenient missing_fx_rate (`convert_currency`). Without --lenient,
+# unparsable_value, unknown_order_kind, unknown_currency and missing_fx_rate refuse the file instead.
 FATES = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")
 
 
@@ -109,11 +109,10 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                     )::DECIMAL(18,6) AS price_num,
                     CASE WHEN order_kind IN ('return', 'cancellation') THEN -abs(quantity_raw_num)
                          ELSE quantity_raw_num END AS quantity_num,
-                    CASE {bad_field}
-                         WHEN order_kind IS NULL AND order_kind_raw IS NOT NULL THEN 'order_kind' END AS bad_field
+                    CASE {bad_field} END AS bad_field
                 FROM typed
             )
-            SELECT _row, _variant, source_order_id, order_kind, source_original_order_id, ordered_at_ts,
+            SELECT _row, _variant, source_order_id, order_kind, order_kind_raw, source_original_order_id, ordered_at_ts,
                    CAST(ordered_at_ts AS DATE) AS order_date,
                    source_customer_id, email, phone, customer_name, country, currency_code, sku, description,
                    category, quantity_num, price_num,
@@ -171,28 +170,30 @@ def check_strict(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path) -
     """Refuse the file at the first value that cannot be read: a wrong mapping, not a bad row."""
     found = con.execute(
         """SELECT min_by(_row, _row), min_by(bad_field, _row), min_by(reason, _row), min_by(currency_code, _row),
-                  count(*)
+                  min_by(order_kind_raw, _row), count(*)
            FROM stg WHERE NOT skipped AND reason IN ('unparsable_value', 'unknown_order_kind', 'unknown_currency')"""
     ).fetchone()
-    row, field, reason, currency, count = found
+    row, field, reason, currency, kind, count = found
     if not count:
         return
+    others = f"{count} row(s) with this or another problem; use --lenient to quarantine them instead"
     if reason == "unknown_currency":
         if currency is None:
             raise UnknownCurrencyError("no currency: map a currency column or give --currency",
                                        Location(path, row, staging.columns.get("currency")))
-        raise UnknownCurrencyError(
-            f"'{currency}' is not an ISO 4217 currency code ({count} row(s) with this or another problem)",
-            Location(path, row, staging.columns.get("currency", "currency")),
+        raise UnknownCurrencyError(f"'{currency}' is not an ISO 4217 currency code ({others})",
+                                   Location(path, row, staging.columns.get("currency", "currency")))
+    if reason == "unknown_order_kind":
+        raise ParseError(
+            f"'{kind}' is not a known order kind: sale, return or cancellation (a mapping lists the values "
+            f"meaning each under [values.order_kind]) ({others})",
+            Location(path, row, staging.columns.get("order_kind", "order_kind")),
         )
-    field = field or "order_kind"
-    text_field = "order_kind_raw" if field == "order_kind" else field
     value = con.execute(
-        f"SELECT CAST({staging.expressions.get(text_field, 'NULL')} AS VARCHAR) FROM raw WHERE _row = ?", [row]
+        f"SELECT CAST({staging.expressions.get(field, 'NULL')} AS VARCHAR) FROM raw WHERE _row = ?", [row]
     ).fetchone()
     raise ParseError(
-        f"cannot read '{value[0] if value else ''}' as {_parse_target(field, staging)} ({count} row(s) with "
-        f"this or another problem; use --lenient to quarantine them instead)",
+        f"cannot read '{value[0] if value else ''}' as {_parse_target(field, staging)} ({others})",
         Location(path, row, staging.columns.get(field, field)),
     )
 
@@ -200,8 +201,6 @@ def check_strict(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path) -
 def _parse_target(field_name: str, staging: Staging) -> str:
     if field_name == "ordered_at":
         return f"a date (format {staging.date_format})" if staging.date_format else "an ISO 8601 date"
-    if field_name == "order_kind":
-        return "an order kind (sale, return or cancellation; a mapping lists its values under [values.order_kind])"
     return "a number"
 
 
@@ -450,13 +449,28 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: 
     )
 
 
+def release_raw(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the file's own rows of the quarantined lines, then free the full copy of the file.
+
+    Called once every reason is known; at ten million lines this returns gigabytes of memory
+    before the largest writes.
+    """
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE raw_quarantined AS
+           SELECT r._row, to_json(r) AS record FROM raw r
+           WHERE r._row IN (SELECT _row FROM stg WHERE reason IS NOT NULL AND NOT skipped)"""
+    )
+    con.execute("DROP VIEW raw")
+    con.execute("DROP TABLE raw_scan")
+
+
 def quarantine_rows(con: duckdb.DuckDBPyConnection, *, batch_id: str) -> dict[str, int]:
     """Keep every invalid line, as the file had it, with the reason; count them by reason."""
     con.execute(
         """INSERT INTO quarantine
-           SELECT ?, 'orders', q._row, q.reason, q.bad_field, to_json(r)
+           SELECT ?, 'orders', q._row, q.reason, q.bad_field, r.record
            FROM (SELECT _row, reason, bad_field FROM stg WHERE reason IS NOT NULL AND NOT skipped) q
-           JOIN raw r USING (_row)""",
+           JOIN raw_quarantined r USING (_row)""",
         [batch_id],
     )
     rows = con.execute(

@@ -108,7 +108,7 @@ def _ingest_into(
     started = time.perf_counter()
     con = warehouse.con
     source = _choose_source(con, path, file_format, options)
-    reader_options = _reader_options(source, options)
+    reader_options = source.read_options(options)
     header = read_header_only(con, path, **reader_options)
     staging = source.staging(header, path, options)
     content_hash = file_sha256(path)
@@ -147,7 +147,7 @@ def _choose_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str 
         return REGISTRY[file_format]
     if options.mapping_path is not None:
         return REGISTRY["generic"]
-    header = read_header(con, path)
+    header = read_header_only(con, path)
     for source in REGISTRY.values():
         if source.detect(header):
             return source
@@ -156,15 +156,6 @@ def _choose_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str 
         f"pass --format, or --mapping FILE for the generic layout. Header: {', '.join(header[:12])}",
         Location(path),
     )
-
-
-def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """The column names of a file, without loading its rows into the warehouse."""
-    return read_header_only(con, path)
-
-
-def _reader_options(source: Source, options: SourceOptions) -> dict:
-    return dict(source.read_options(options))
 
 
 def file_sha256(path: Path) -> str:
@@ -210,6 +201,7 @@ def _load_orders(
     pipeline.convert_currency(con, staging, path, reporting_currency=warehouse.reporting_currency,
                               max_age_days=settings.fx_max_age_days, lenient=lenient)
     pipeline.build_batch_orders(con, name)
+    pipeline.release_raw(con)
     progress("resolving customers")
     plan = pipeline.plan_customers(con)
     pipeline.register_countries(con, markets)
