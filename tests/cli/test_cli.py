@@ -126,3 +126,12 @@ def test_fx_import_creates_a_warehouse_in_the_set_currency_or_nothing(cli, tmp_p
 def test_missing_warehouse_for_reading_commands(cli, tmp_path: Path) -> None:
     result = cli.invoke(app, ["quality", "-w", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1 and "does not exist" in result.stderr
+
+
+def test_error_text_in_brackets_is_printed_as_written(cli, tmp_path: Path) -> None:
+    data, mapping = tmp_path / "kinds.csv", tmp_path / "kinds.toml"
+    data.write_text("order,date,kind,amount,qty\nA1,2023-01-01,swap,1,1\n")
+    mapping.write_text(MAPPING.replace('customer_id = "customer"\ncountry = "country"\n', 'order_kind = "kind"\n'))
+    result = cli.invoke(app, ["ingest", str(data), "--mapping", str(mapping), "--currency", "EUR",
+                              "-w", str(tmp_path / "wh.duckdb")])
+    assert result.exit_code == 2 and "[values.order_kind]" in result.stderr

@@ -113,3 +113,13 @@ def test_rating_scale_of_a_bare_score_column_is_inferred(paths, tmp_path: Path) 
     assert report.feedback_loaded == 2
     with duckdb.connect(str(paths["warehouse"]), read_only=True) as con:
         assert con.execute("SELECT DISTINCT rating_scale_max FROM feedback").fetchall() == [(10,)]
+
+
+def test_dedupe_keys_tell_apart_which_score_is_given_and_repeat_ids_are_duplicates(paths, tmp_path: Path) -> None:
+    load_orders(paths)
+    survey = tmp_path / "dupes.csv"
+    survey.write_text("response_id,customer_id,submitted_at,nps,csat\n"
+                      ",c1,2023-03-05,4,\n,c1,2023-03-05,,4\nx1,c2,2023-03-06,8,\nx1,c2,2023-03-07,9,\n")
+    report = ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
+                         options=SourceOptions(source_name="shop"))
+    assert report.feedback_loaded == 3 and report.quarantine_by_reason == {"duplicate_feedback": 1}

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from fidelis.config import get_settings
 from fidelis.errors import FidelisError
@@ -41,7 +42,8 @@ def handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except FidelisError as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # The message is plain text: '[values.order_kind]' must not be read as Rich markup.
+            stderr.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
             raise typer.Exit(code=2 if isinstance(exc, ValueError) else 1) from None
 
     return wrapper  # type: ignore[return-value]

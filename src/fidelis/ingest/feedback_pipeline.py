@@ -34,7 +34,7 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging) -> int:
                    {decimal_expr('rating', staging, 6, 2)} AS rating_num,
                    {integer_expr('nps', staging)} AS nps_num,
                    {integer_expr('csat', staging)} AS csat_num,
-                   coalesce(source_feedback_id, md5(concat_ws('|', {all_text}))) AS dedupe_key,
+                   coalesce(source_feedback_id, md5(to_json(struct_pack({all_text})))) AS dedupe_key,
                    CASE WHEN regexp_matches(lower(email), {sql_literal(EMAIL_PATTERN)}) THEN lower(email) END
                        AS email_norm
             FROM (SELECT _row, {select} FROM raw)"""
@@ -57,7 +57,6 @@ def parse(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path, *, lenie
     """TEMP TABLE fb_checked: each row's quarantine reason; unparsable values refuse the file unless lenient."""
     bad_field = " ".join(f"WHEN {text} IS NOT NULL AND {typed} IS NULL THEN '{text}'" for text, typed in PARSED_FIELDS)
     scale = rating_scale(con, staging)
-    all_text = ", ".join(FEEDBACK_FIELDS)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE fb_checked AS
             SELECT *, CASE
@@ -67,7 +66,7 @@ def parse(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path, *, lenie
                 WHEN nps_num NOT BETWEEN 0 AND 10 THEN 'nps_out_of_range'
                 WHEN csat_num NOT BETWEEN 1 AND 5 THEN 'csat_out_of_range'
                 WHEN rating_num < 0 OR rating_num > {scale} THEN 'rating_out_of_range'
-                WHEN row_number() OVER (PARTITION BY {all_text} ORDER BY _row) > 1 THEN 'duplicate_feedback'
+                WHEN row_number() OVER (PARTITION BY dedupe_key ORDER BY _row) > 1 THEN 'duplicate_feedback'
               END AS reason,
               {scale} AS rating_scale_max
             FROM (SELECT *, CASE {bad_field} END AS bad_field FROM fb_typed)"""
@@ -116,13 +115,14 @@ def relink(con: duckdb.DuckDBPyConnection, *, namespaced: bool, source: str | No
            batch_id: str | None = None) -> None:
     """Link unlinked feedback to the customers and orders the warehouse now knows.
 
-    Namespaced rows (of `source`) match `source:id` and the source's own orders. Rows without a
-    namespace match any shop's customer id or order id, and are linked only where exactly one shop
-    has it: an ambiguous id stays unlinked rather than guessed.
+    Namespaced rows (of `source`, or of every source when it is None) match `source:id` and the
+    source's own orders; emails match whichever shop brought them. Rows without a namespace match
+    any shop's customer id or order id, and are linked only where exactly one shop has it: an
+    ambiguous id stays unlinked rather than guessed.
     """
     scope = "(customer_id IS NULL OR order_id IS NULL) AND ids_namespaced = ?"
     params: list = [namespaced]
-    if namespaced:
+    if namespaced and source is not None:
         scope += " AND source = ?"
         params.append(source)
     if batch_id is not None:

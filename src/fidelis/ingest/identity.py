@@ -66,6 +66,7 @@ def plan_identities(con: duckdb.DuckDBPyConnection) -> IdentityPlan:
     first_row = con.execute("SELECT first_row FROM id_nodes ORDER BY node").fetchnumpy()["first_row"]
     component = _components(n_keys, owned, links)
     customer_of_node, is_new, merges = _assign_customers(con, component, owned, first_row)
+    merges = _via_links(merges, owned, links, n_keys)
     con.register("_assigned", pd.DataFrame({"node": np.arange(n_keys), "customer_id": customer_of_node}))
     con.execute(
         """CREATE OR REPLACE TEMP TABLE key_customer AS
@@ -130,6 +131,24 @@ def _assign_customers(con: duckdb.DuckDBPyConnection, component: np.ndarray, own
     merged = owned_ids != into
     merges = (owned_nodes[merged], owned_ids[merged], into[merged])
     return survivor[component], is_new_component[component], merges
+
+
+def _via_links(merges: tuple[np.ndarray, ...], owned: dict, links: dict, n_keys: int) -> tuple[np.ndarray, ...]:
+    """For each merge, prefer as 'via' a key of the merged customer that this load saw together
+    with a key it did not own: the record that actually joined the two."""
+    nodes, merged_ids, into_ids = merges
+    if not len(nodes):
+        return merges
+    owner = np.full(n_keys, -1, dtype=np.int64)
+    owner[owned["node"].astype(np.int64)] = owned["customer_id"].astype(np.int64)
+    a, b = links["a"].astype(np.int64), links["b"].astype(np.int64)
+    crossing = owner[a] != owner[b]
+    ends = np.concatenate([a[crossing], b[crossing]])
+    joined = {}
+    for node in ends[::-1]:  # reversed so that the first crossing key of each customer wins
+        joined[owner[node]] = node
+    via = np.array([joined.get(m, n) for n, m in zip(nodes, merged_ids)], dtype=np.int64)
+    return via, merged_ids, into_ids
 
 
 def _describe_merges(con: duckdb.DuckDBPyConnection, merges: tuple[np.ndarray, ...]) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """Phone numbers to E.164, once per distinct (number, country) rather than once per row.
 
-Values in international form ('+49 30 1234567', '+1 (415) 555-2671') are reduced to E.164 in SQL
-by dropping spaces, dots, dashes and brackets; only national forms ('030 1234567') go through
-`phonenumbers`, which needs the customer's country to read them. At a million customers this is
+Values in international form ('+49 30 1234567', '+1-415-555-2671') are reduced to E.164 in SQL by
+dropping spaces, dots and dashes; national forms ('030 1234567') and anything with brackets (which
+may hide a trunk prefix, as in '+44 (0)20 7946 0958') go through `phonenumbers`, which needs the
+customer's country to read national forms. At a million customers this is
 the difference between seconds and minutes.
 """
 
@@ -20,9 +21,11 @@ def normalise_phones(con: duckdb.DuckDBPyConnection, *, source_table: str, targe
     """TEMP TABLE `target_table(phone_raw, country_code, phone_e164)`; returns invalid count."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {target_table} AS
-            SELECT phone_raw, country_code, CASE WHEN regexp_matches(compact, '{_E164_SHAPE}') THEN compact END AS phone_e164
+            SELECT phone_raw, country_code,
+                   CASE WHEN regexp_matches(compact, '{_E164_SHAPE}') AND NOT contains(phone_raw, '(') THEN compact END
+                       AS phone_e164
             FROM (SELECT DISTINCT phone AS phone_raw, country_code,
-                         regexp_replace(phone, '[\\s.()\\-]', '', 'g') AS compact
+                         regexp_replace(phone, '[\\s.\\-]', '', 'g') AS compact
                   FROM {source_table} WHERE phone IS NOT NULL)"""
     )
     pending = con.execute(

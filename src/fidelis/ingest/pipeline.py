@@ -1,8 +1,9 @@
 """The load of one file of orders into the warehouse, as a few set-based SQL steps.
 
 Every step works on whole tables in DuckDB; Python only orchestrates (and resolves identities
-with scipy). The caller runs all of it inside one transaction, so a failure at any step leaves
-the warehouse exactly as it was.
+with scipy). The preparation steps write only temporary tables; the caller runs the steps that
+write the warehouse (`apply_identities`, `insert_*`, `link_returns`, `upsert_customers`,
+`quarantine_rows`) in one transaction, so a failure at any step leaves the warehouse as it was.
 
 The shape is chosen for speed at tens of millions of lines: lines are parsed once into `stg`
 (typed values only: the text of parsed fields is looked up again in `raw` for the rare error
@@ -421,19 +422,26 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: 
         )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE profile AS
-            WITH history AS (
-                SELECT customer_id, min(ordered_at) AS first_order_at,
-                       first(country_code ORDER BY n DESC, last_at DESC) FILTER (WHERE country_code IS NOT NULL)
-                           AS country_code,
-                       first(market ORDER BY n DESC, last_at DESC) FILTER (WHERE market <> '{UNKNOWN_MARKET}')
-                           AS market
-                FROM (SELECT customer_id, country_code, market, count(*) AS n, max(ordered_at) AS last_at,
-                             min(ordered_at) AS ordered_at
-                      FROM orders WHERE customer_id IN (SELECT customer_id FROM touched) GROUP BY ALL)
+            WITH mine AS (
+                SELECT customer_id, country_code, market, ordered_at FROM orders
+                WHERE customer_id IN (SELECT customer_id FROM touched)
+            ),
+            by_country AS (
+                SELECT customer_id, first(country_code ORDER BY n DESC, last_at DESC) AS country_code
+                FROM (SELECT customer_id, country_code, count(*) AS n, max(ordered_at) AS last_at FROM mine
+                      WHERE country_code IS NOT NULL GROUP BY ALL)
                 GROUP BY customer_id
-            )
-            SELECT t.*, h.first_order_at, h.country_code, coalesce(h.market, '{UNKNOWN_MARKET}') AS market
-            FROM touched t LEFT JOIN history h USING (customer_id)"""
+            ),
+            by_market AS (
+                SELECT customer_id, first(market ORDER BY n DESC, last_at DESC) AS market
+                FROM (SELECT customer_id, market, count(*) AS n, max(ordered_at) AS last_at FROM mine
+                      WHERE market <> '{UNKNOWN_MARKET}' GROUP BY ALL)
+                GROUP BY customer_id
+            ),
+            first_orders AS (SELECT customer_id, min(ordered_at) AS first_order_at FROM mine GROUP BY customer_id)
+            SELECT t.*, f.first_order_at, c.country_code, coalesce(m.market, '{UNKNOWN_MARKET}') AS market
+            FROM touched t LEFT JOIN first_orders f USING (customer_id)
+            LEFT JOIN by_country c USING (customer_id) LEFT JOIN by_market m USING (customer_id)"""
     )
     con.execute(
         """UPDATE customers SET email = coalesce(p.email, customers.email), phone = coalesce(p.phone, customers.phone),

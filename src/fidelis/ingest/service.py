@@ -213,7 +213,7 @@ def _load_orders(
         pipeline.insert_lines(con, batch_id=batch_id)
         pipeline.link_returns(con, source=name)
         pipeline.upsert_customers(con, batch_id=batch_id, markets=markets, merged_into=identity.survivors)
-        feedback_pipeline.relink(con, namespaced=True, source=name)
+        feedback_pipeline.relink(con, namespaced=True)
         feedback_pipeline.relink(con, namespaced=False)
         quarantined = pipeline.quarantine_rows(con, batch_id=batch_id)
         report = LoadReport(
