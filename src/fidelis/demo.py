@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import duckdb
+
 from fidelis.config import Settings, get_settings
+from fidelis.errors import WarehouseError
 from fidelis.ingest.quality import warehouse_quality
 from fidelis.ingest.service import LoadReport, ProgressFn, ingest_file
 from fidelis.ingest.sources import SourceOptions
@@ -33,6 +36,20 @@ def bundled_sample() -> Path:
     return Path(str(resources.files("fidelis").joinpath(f"data/samples/{SAMPLE_NAME}")))
 
 
+def _remove_previous_demo(warehouse: Path) -> None:
+    """The demo rebuilds its own warehouse, and refuses to delete any other."""
+    if warehouse.exists():
+        try:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                purpose = con.execute("SELECT value FROM warehouse_meta WHERE key = 'purpose'").fetchone()
+        except duckdb.Error:
+            purpose = None
+        if not purpose or purpose[0] != "demo":
+            raise WarehouseError(f"{warehouse} exists and is not a demo warehouse; choose another --out")
+    for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        stale.unlink(missing_ok=True)
+
+
 def run_demo(
     out_dir: Path, *, customers: int = 2000, seed: int = 7, settings: Settings | None = None,
     progress: ProgressFn | None = None,
@@ -42,9 +59,10 @@ def run_demo(
     step = progress or (lambda _message: None)
     out_dir.mkdir(parents=True, exist_ok=True)
     warehouse = out_dir / "warehouse.duckdb"
-    for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
-        stale.unlink(missing_ok=True)
+    _remove_previous_demo(warehouse)
     loads = [ingest_file(bundled_sample(), warehouse_path=warehouse, settings=settings, progress=step)]
+    with open_warehouse(warehouse) as wh:
+        wh.con.execute("INSERT INTO warehouse_meta VALUES ('purpose', 'demo')")
     step(f"generating {customers:,} synthetic customers")
     synth_dir = out_dir / "synth"
     generate(synth_dir, customers=customers, seed=seed)

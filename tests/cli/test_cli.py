@@ -135,3 +135,12 @@ def test_error_text_in_brackets_is_printed_as_written(cli, tmp_path: Path) -> No
     result = cli.invoke(app, ["ingest", str(data), "--mapping", str(mapping), "--currency", "EUR",
                               "-w", str(tmp_path / "wh.duckdb")])
     assert result.exit_code == 2 and "[values.order_kind]" in result.stderr
+
+
+def test_demo_refuses_to_delete_a_real_warehouse(cli, files, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    out.mkdir()
+    assert ingest(cli, files, out / "warehouse.duckdb", "--currency", "EUR").exit_code == 0
+    result = cli.invoke(app, ["demo", "--out", str(out), "--customers", "50"])
+    assert result.exit_code == 1 and "not a demo warehouse" in result.stderr
+    assert (out / "warehouse.duckdb").exists()

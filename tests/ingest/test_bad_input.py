@@ -183,3 +183,22 @@ def test_unknown_order_kind_is_refused_and_a_missing_one_quarantined(cli, popula
     report = json.loads(result.stdout)["loads"][0]
     assert report["quarantine_by_reason"] == {"missing_order_kind": 1}
     assert report["lines_by_fate"]["return"] == 1
+
+
+def test_large_amounts_in_small_currencies_and_negative_sale_amounts(cli, tmp_path: Path) -> None:
+    mapping = write(tmp_path / "idr.toml", MAPPING.replace('unit_price = "price"', 'line_amount = "price"'))
+    rows = ["I1,2023-03-01 10:00,c1,a@example.com,ID,IDR,S1,10,150000000",   # 150 million rupiah: fine
+            "I2,2023-03-01 10:00,c1,a@example.com,ID,IDR,S2,1,-5000"]        # a negative sale line: quarantined
+    path = orders_file(tmp_path, rows, "idr.csv")
+    result = cli.invoke(app, ["ingest", str(path), "--mapping", str(mapping), "--json",
+                              "--warehouse", str(tmp_path / "idr.duckdb")])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)["loads"][0]
+    assert report["lines_by_fate"]["sale"] == 1
+    assert report["quarantine_by_reason"] == {"negative_amount_in_sale": 1}
+
+
+def test_unreadable_date_format_in_a_mapping(cli, populated: Path, tmp_path: Path) -> None:
+    mapping = write(tmp_path / "fmt.toml", MAPPING.replace("%Y-%m-%d %H:%M", "%Y-%Q"))
+    message = run_failing(cli, populated, [str(orders_file(tmp_path, GOOD_ROWS)), "--mapping", str(mapping)])
+    assert "fmt.toml" in message and "source.date_format" in message

@@ -103,3 +103,16 @@ def test_ids_stay_unique_across_loads_and_merges(tmp_path: Path, warehouse: Path
         assert keys[0] == keys[1]
         # The new customer does not reuse the id of the customer merged away (2).
         assert con.execute("SELECT customer_id FROM orders WHERE source_order_id = 'C1'").fetchone()[0] == 3
+
+
+def test_explain_follows_merges_of_merges(tmp_path: Path) -> None:
+    """C is merged into B, then B into A: C's id leads to A, and A's explanation shows both merges."""
+    wh = tmp_path / "chain.duckdb"
+    load(tmp_path, wh, "s", ["X1,2023-01-01,a,a@example.com,DE,1", "X2,2023-01-02,b,b@example.com,DE,1",
+                             "X3,2023-01-03,c,c@example.com,DE,1"])
+    load(tmp_path, wh, "t", ["Y1,2023-02-01,k1,b@example.com,DE,1", "Y2,2023-02-01,k1,c@example.com,DE,1"])
+    load(tmp_path, wh, "u", ["Z1,2023-03-01,m1,a@example.com,DE,1", "Z2,2023-03-01,m1,b@example.com,DE,1"])
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert explain_customer(con, customer_id=3)["merged_into"] == 1
+        merges = {(m["merged_customer_id"], m["into_customer_id"]) for m in explain_customer(con, customer_id=1)["merges"]}
+    assert merges == {(3, 2), (2, 1)}

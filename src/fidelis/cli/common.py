@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -42,11 +43,18 @@ def handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except FidelisError as exc:
-            # The message is plain text: '[values.order_kind]' must not be read as Rich markup.
-            stderr.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
+            _print_error(str(exc))
             raise typer.Exit(code=2 if isinstance(exc, ValueError) else 1) from None
+        except duckdb.Error as exc:  # a database failure Fidelis did not foresee: one line, not a traceback
+            _print_error(f"database error: {str(exc).strip().splitlines()[0]}")
+            raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_error(message: str) -> None:
+    # Plain text: '[values.order_kind]' in a message must not be read as Rich markup.
+    stderr.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
 
 
 def print_json(document: Any) -> None:

@@ -11,12 +11,12 @@ from rich.table import Table
 from fidelis.cli.common import (
     JsonOption, WarehouseOption, handles_errors, print_json, progress_steps, stdout, warehouse_path,
 )
+from fidelis.ingest.pipeline import FATES
 from fidelis.ingest.quality import warehouse_quality
 from fidelis.ingest.service import LoadReport, ingest_paths
 from fidelis.ingest.sources import REGISTRY, SourceOptions
 from fidelis.warehouse import open_warehouse
 
-FATE_ORDER = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")
 
 
 @handles_errors
@@ -56,11 +56,11 @@ def render_load_report(report: LoadReport) -> None:
     table = Table()
     table.add_column("lines")
     table.add_column("count", justify="right")
-    for fate in FATE_ORDER:
+    for fate in FATES:
         if fate in report.lines_by_fate:
             table.add_row(fate, f"{report.lines_by_fate[fate]:,}")
     for fate, count in report.lines_by_fate.items():
-        if fate not in FATE_ORDER:
+        if fate not in FATES:
             table.add_row(fate, f"{count:,}")
     for reason, count in report.quarantine_by_reason.items():
         table.add_row(f"  quarantined: {reason}", f"{count:,}")

@@ -120,7 +120,7 @@ def relink(con: duckdb.DuckDBPyConnection, *, namespaced: bool, source: str | No
     any shop's customer id or order id, and are linked only where exactly one shop has it: an
     ambiguous id stays unlinked rather than guessed.
     """
-    scope = "(customer_id IS NULL OR order_id IS NULL) AND ids_namespaced = ?"
+    scope = "(customer_id IS NULL OR (order_id IS NULL AND source_order_id IS NOT NULL)) AND ids_namespaced = ?"
     params: list = [namespaced]
     if namespaced and source is not None:
         scope += " AND source = ?"

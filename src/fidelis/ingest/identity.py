@@ -61,7 +61,8 @@ def plan_identities(con: duckdb.DuckDBPyConnection) -> IdentityPlan:
     links = con.execute(
         """SELECT s.node AS a, e.node AS b FROM stg_ids p
            JOIN id_nodes s ON s.key_type = 'source_id' AND s.key_value = p.source_key
-           JOIN id_nodes e ON e.key_type = 'email' AND e.key_value = p.email"""
+           JOIN id_nodes e ON e.key_type = 'email' AND e.key_value = p.email
+           ORDER BY a, b"""
     ).fetchnumpy()
     first_row = con.execute("SELECT first_row FROM id_nodes ORDER BY node").fetchnumpy()["first_row"]
     component = _components(n_keys, owned, links)

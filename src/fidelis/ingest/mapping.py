@@ -84,6 +84,20 @@ class SourceSection(BaseModel):
             raise ValueError(f"unknown IANA time zone '{value}'") from None
         return value
 
+    @field_validator("date_format")
+    @classmethod
+    def _valid_date_format(cls, value: str | None) -> str | None:
+        """DuckDB refuses an unknown directive even in try_strptime: check it once, here."""
+        if value is None:
+            return None
+        import duckdb
+
+        try:
+            duckdb.connect().execute("SELECT try_strptime('2000-01-01', ?)", [value])
+        except duckdb.Error:
+            raise ValueError(f"'{value}' is not a strptime format DuckDB can read (e.g. '%d/%m/%Y %H:%M')") from None
+        return value
+
     @field_validator("default_currency")
     @classmethod
     def _iso_currency(cls, value: str | None) -> str | None:

@@ -56,11 +56,13 @@ QUARANTINE_RULES: tuple[tuple[str, str], ...] = (
     ("negative_quantity_in_sale", "order_kind = 'sale' AND quantity_raw_num < 0"),
     ("non_positive_price_in_sale", "order_kind = 'sale' AND price_num <= 0"),
     ("negative_price", "price_num < 0"),
+    ("negative_amount_in_sale", "order_kind = 'sale' AND line_amount_num < 0"),
+    ("amount_out_of_range", "amount_num IS NULL"),
 )
 # Found later, over groups of lines: duplicate_line (`mark_duplicates`), currency_differs_within_order
 # (`build_batch_orders`), and with --lenient missing_fx_rate (`convert_currency`). Without --lenient,
 # unparsable_value, unknown_order_kind, unknown_currency and missing_fx_rate refuse the file instead.
-FATES = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")
+FATES = ("sale", "return", "cancellation", "guest", "quarantined", "skipped_existing")  # in report order
 
 
 def distinct_currencies(con: duckdb.DuckDBPyConnection, staging: Staging) -> set[str]:
@@ -112,17 +114,26 @@ def stage(con: duckdb.DuckDBPyConnection, staging: Staging, extra_rows_sql: str 
                          ELSE quantity_raw_num END AS quantity_num,
                     CASE {bad_field} END AS bad_field
                 FROM typed
+            ),
+            amounts AS (
+                SELECT *,
+                    -- Wide arithmetic, then a checked narrowing: 1e8 units of a small currency is real.
+                    try_cast(CASE WHEN line_amount_num IS NOT NULL
+                                  THEN CASE WHEN order_kind = 'sale' THEN line_amount_num
+                                            ELSE -abs(line_amount_num) END
+                                  ELSE round(CAST(quantity_num AS DECIMAL(38,4)) * price_num, 4) END
+                             AS DECIMAL(18,4)) AS amount_num
+                FROM derived
             )
             SELECT _row, _variant, source_order_id, order_kind, order_kind_raw, source_original_order_id, ordered_at_ts,
                    CAST(ordered_at_ts AS DATE) AS order_date,
                    source_customer_id, email, phone, customer_name, country, currency_code, sku, description,
                    category, quantity_num, price_num,
-                   CASE WHEN line_amount_num IS NOT NULL THEN sign(quantity_num) * abs(line_amount_num)
-                        ELSE round(quantity_num * price_num, 4) END::DECIMAL(18,4) AS amount_num,
+                   amount_num,
                    channel, bad_field,
                    CASE {rules} END AS reason,
                    {existing} AS skipped
-            FROM derived"""
+            FROM amounts"""
     )
     mark_duplicates(con)
     return con.execute("SELECT count(*) FROM stg").fetchone()[0]
@@ -180,8 +191,9 @@ def check_strict(con: duckdb.DuckDBPyConnection, staging: Staging, path: Path) -
     others = f"{count} row(s) with this or another problem; use --lenient to quarantine them instead"
     if reason == "unknown_currency":
         if currency is None:
-            raise UnknownCurrencyError("no currency: map a currency column or give --currency",
-                                       Location(path, row, staging.columns.get("currency")))
+            message = ("empty currency (give --currency for rows without one)" if "currency" in staging.columns
+                       else "no currency: map a currency column or give --currency")
+            raise UnknownCurrencyError(message, Location(path, row, staging.columns.get("currency")))
         raise UnknownCurrencyError(f"'{currency}' is not an ISO 4217 currency code ({others})",
                                    Location(path, row, staging.columns.get("currency", "currency")))
     if reason == "unknown_order_kind":

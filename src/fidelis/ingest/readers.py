@@ -120,7 +120,16 @@ def _scan_sql(con, path: Path, fmt: str, *, delimiter, encoding, sheet) -> tuple
     if fmt == "parquet":
         return "SELECT * FROM read_parquet(?)", [str(path)]
     if fmt == "jsonl":
-        return "SELECT * FROM read_json(?, format = 'newline_delimited', records = true)", [str(path)]
+        # Every key as text, as for CSV: left to itself the reader would type values, and read an
+        # offset timestamp as naive UTC, or an id as a float.
+        probe = "SELECT * FROM read_json(?, format = 'newline_delimited', records = true) LIMIT 0"
+        try:
+            names = [d[0] for d in con.execute(probe, [str(path)]).description]
+        except duckdb.Error as exc:
+            raise InputError(f"cannot read as jsonl: {_first_line(exc)}", Location(path)) from exc
+        columns = "{" + ", ".join("'" + name.replace("'", "''") + "': 'VARCHAR'" for name in names) + "}"
+        return (f"SELECT * FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns})",
+                [str(path)])
     return _xlsx_scan(con, path, sheet)
 
 

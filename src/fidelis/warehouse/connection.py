@@ -84,6 +84,8 @@ def open_warehouse(
         raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
     try:
+        if existed and _meta(con, "reporting_currency") is None and _has_tables(con):
+            raise WarehouseError(f"{path} is a DuckDB file but not a Fidelis warehouse; choose another --warehouse")
         if not read_only:
             _migrate(con, reporting_currency or "USD")
         stored = _meta(con, "reporting_currency")
@@ -126,6 +128,10 @@ def warehouse_session(path: Path | str, settings) -> Iterator[Warehouse]:
         raise
 
 
+def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'").fetchone()[0] > 0
+
+
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'warehouse_meta'"
@@ -137,8 +143,10 @@ def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)")
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0] if exists else 0
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, reporting_currency: str) -> None:
@@ -151,6 +159,9 @@ def _migrate(con: duckdb.DuckDBPyConnection, reporting_currency: str) -> None:
     for number in range(version + 1, SCHEMA_VERSION + 1):
         con.execute("BEGIN TRANSACTION")
         try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
+            )
             for statement in MIGRATIONS[number - 1]:
                 con.execute(statement)
             if number == 1:

@@ -23,7 +23,7 @@ class OnlineRetailSource:
         return set(_COLUMNS) <= set(header)
 
     def read_options(self, options: SourceOptions) -> dict[str, str]:
-        return {"file_format": "csv"} if options.mapping_path is None else {}
+        return {}  # the UCI original is XLSX, the common copies CSV: the file name tells
 
     def staging(self, header: list[str], path: Path, options: SourceOptions) -> Staging:
         invoice = text_of("InvoiceNo")

@@ -112,7 +112,7 @@ class ShopifySource:
         return all(find_column(header, column) for column in DETECT_COLUMNS)
 
     def read_options(self, options: SourceOptions) -> dict[str, str]:
-        return {"file_format": "csv"}
+        return {}  # CSV as exported, or the same re-saved as XLSX: the file name tells
 
     def staging(self, header: list[str], path: Path, options: SourceOptions) -> Staging:
         _check_columns(header, path)
@@ -225,7 +225,7 @@ valued AS (
     coalesce(_status = 'refunded', false)
       OR (_refunded IS NOT NULL AND coalesce(try_cast(_refunded AS {_MONEY}) <> 0, true)) AS _has_refund
   FROM (
-    SELECT *, try_cast(quantity AS {_MONEY}) * try_cast(unit_price AS {_MONEY}) AS _value FROM lines
+    SELECT *, try_cast(quantity AS DECIMAL(38, 4)) * try_cast(unit_price AS {_MONEY}) AS _value FROM lines
   )
   WINDOW o AS (PARTITION BY source_order_id)
 )
