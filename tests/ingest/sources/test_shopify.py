@@ -129,8 +129,8 @@ def test_reader_keeps_unquoted_rows_starting_with_hash(tmp_path: Path) -> None:
     assert con.sql("SELECT count(*) FROM raw").fetchone()[0] == len(ROWS)
 
 
-def test_read_options_are_csv() -> None:
-    assert SOURCE.read_options(SourceOptions()) == {"file_format": "csv"}
+def test_read_options_leave_the_format_to_the_file_name() -> None:
+    assert SOURCE.read_options(SourceOptions()) == {}
 
 
 def test_sale_lines_fill_order_fields_within_the_order(staged) -> None:
