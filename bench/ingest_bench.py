@@ -156,9 +156,15 @@ def render(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+NOTES_HEADING = "\n## Notes"
+
+
 def write_doc(section: str) -> None:
+    """Rewrite the measured section; keep the hand-written notes that follow it."""
     header = "# Benchmarks\n\nFigures measured on this project's reference machine; rerun with `make bench`.\n\n"
-    DOC.write_text(header + section, encoding="utf-8")
+    old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    notes = old[old.index(NOTES_HEADING):] if NOTES_HEADING in old else ""
+    DOC.write_text(header + section + notes, encoding="utf-8")
 
 
 def main() -> None:
