@@ -29,7 +29,7 @@ from fidelis.domain.identity import EMAIL_PATTERN
 from fidelis.domain.markets import UNKNOWN_MARKET, MarketConfig, country_name_table
 from fidelis.domain.money import iso_currency_codes
 from fidelis.errors import InputError, Location, MissingFxRateError, ParseError, UnknownCurrencyError
-from fidelis.ingest.identity import IdentityOutcome, IdentityPlan, plan_identities
+from fidelis.ingest.identity import IdentityPlan, plan_identities
 from fidelis.ingest.parse import decimal_expr, timestamp_expr
 from fidelis.ingest.phones import normalise_phones
 from fidelis.ingest.sources.base import ORDER_FIELDS, Staging, sql_literal

@@ -128,7 +128,7 @@ def _warehouse_completeness(con: duckdb.DuckDBPyConnection) -> dict:
     result = {}
     for table, fields in checks.items():
         row = con.execute(
-            f"SELECT count(*), " + ", ".join(f"count({f})" for f in fields) + f" FROM {table}"
+            "SELECT count(*), " + ", ".join(f"count({f})" for f in fields) + f" FROM {table}"
         ).fetchone()
         result[table] = {f: _share(n, row[0]) for f, n in zip(fields, row[1:])}
     return result

@@ -18,7 +18,7 @@ RATE = "DECIMAL(28,12)"
 
 _V1 = [
     """CREATE TABLE warehouse_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
-    f"""CREATE TABLE batches (
+    """CREATE TABLE batches (
         batch_id VARCHAR PRIMARY KEY,
         dataset VARCHAR NOT NULL,            -- orders | feedback
         source VARCHAR NOT NULL,             -- namespace of the source's ids, e.g. online_retail
