@@ -52,3 +52,19 @@ def test_phones_become_e164_including_trunk_prefixes_in_brackets(tmp_path: Path)
             "SELECT k.key_value, c.phone FROM customers c JOIN customer_keys k USING (customer_id)").fetchall())
     assert phones == {"shop:c1": "+442079460958", "shop:c2": "+49301234567", "shop:c3": "+49301234567",
                       "shop:c4": None}
+
+
+def test_an_older_export_loaded_later_does_not_bring_back_old_contacts(tmp_path: Path) -> None:
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old").mkdir()
+    warehouse = tmp_path / "wh.duckdb"
+    mapping = tmp_path / "orders.toml"
+    mapping.write_text(MAPPING)
+    for folder, row in (("new", "N1,2023-06-01,c1,+49 30 7654321,DE,10,1"), ("old", "O1,2021-01-01,c1,+49 30 1234567,DE,10,1")):
+        data = tmp_path / folder / "orders.csv"
+        data.write_text("order,date,customer,phone,country,amount,qty\n" + row + "\n")
+        ingest_file(data, warehouse_path=warehouse, settings=Settings(reporting_currency="EUR"),
+                    options=SourceOptions(mapping_path=mapping))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        phone, first = con.execute("SELECT phone, first_order_at FROM customers").fetchone()
+    assert phone == "+49307654321" and first.year == 2021

@@ -206,6 +206,15 @@ def _apply_merges(con: duckdb.DuckDBPyConnection, merges: pd.DataFrame, batch_id
            SELECT merged_customer_id, into_customer_id, via_key_type, via_key_value, ?, ? FROM merges""",
         [batch_id, datetime.now(UTC)],
     )
+    # The survivor keeps its own contact details and takes the merged customer's where it has none.
+    con.execute(
+        """UPDATE customers SET email = coalesce(customers.email, m.email), phone = coalesce(customers.phone, m.phone),
+                  name = coalesce(customers.name, m.name)
+           FROM (SELECT g.into_customer_id, any_value(c.email) AS email, any_value(c.phone) AS phone,
+                        any_value(c.name) AS name
+                 FROM merges g JOIN customers c ON c.customer_id = g.merged_customer_id GROUP BY 1) m
+           WHERE customers.customer_id = m.into_customer_id"""
+    )
     con.execute("DELETE FROM customers WHERE customer_id IN (SELECT merged_customer_id FROM merges)")
 
 

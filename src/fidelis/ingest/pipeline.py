@@ -411,7 +411,8 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: 
                      merged_into: list[int]) -> None:
     """Create new customers and refresh the profile of those this load touched.
 
-    Contact details: the latest non-empty value wins. Home country and market: those of most of
+    Contact details: the non-empty value of the most recent order wins, across loads too. Home
+    country and market: those of most of
     the customer's orders (ties: the most recent); first order: the earliest of all their orders,
     recomputed, so a merge moves it correctly.
     """
@@ -421,14 +422,15 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: 
            SELECT o.customer_id,
                   arg_max(o.email_norm, o.ordered_at) FILTER (WHERE o.email_norm IS NOT NULL) AS email,
                   arg_max(p.phone_e164, o.ordered_at) FILTER (WHERE p.phone_e164 IS NOT NULL) AS phone,
-                  arg_max(o.customer_name, o.ordered_at) FILTER (WHERE o.customer_name IS NOT NULL) AS name
+                  arg_max(o.customer_name, o.ordered_at) FILTER (WHERE o.customer_name IS NOT NULL) AS name,
+                  max(o.ordered_at) AS contact_as_of
            FROM batch_orders_final o LEFT JOIN load_phones p
              ON p.phone_raw = o.phone AND p.country_code IS NOT DISTINCT FROM o.country_code
            WHERE o.customer_id IS NOT NULL GROUP BY o.customer_id"""
     )
     if merged_into:
         con.execute(
-            """INSERT INTO touched SELECT m.id, NULL, NULL, NULL FROM (SELECT UNNEST(?::BIGINT[]) AS id) m
+            """INSERT INTO touched SELECT m.id, NULL, NULL, NULL, NULL FROM (SELECT UNNEST(?::BIGINT[]) AS id) m
                WHERE m.id NOT IN (SELECT customer_id FROM touched)""",
             [merged_into],
         )
@@ -456,14 +458,22 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, *, batch_id: str, markets: 
             LEFT JOIN by_country c USING (customer_id) LEFT JOIN by_market m USING (customer_id)"""
     )
     con.execute(
-        """UPDATE customers SET email = coalesce(p.email, customers.email), phone = coalesce(p.phone, customers.phone),
-                  name = coalesce(p.name, customers.name), country_code = p.country_code, market = p.market,
-                  first_order_at = p.first_order_at
-           FROM profile p WHERE customers.customer_id = p.customer_id"""
+        """UPDATE customers SET
+                  -- contact details from this load only where they are newer than what is stored:
+                  -- loading an old export after a recent one must not bring back an old address
+                  email = CASE WHEN newer THEN coalesce(p.email, customers.email) ELSE coalesce(customers.email, p.email) END,
+                  phone = CASE WHEN newer THEN coalesce(p.phone, customers.phone) ELSE coalesce(customers.phone, p.phone) END,
+                  name = CASE WHEN newer THEN coalesce(p.name, customers.name) ELSE coalesce(customers.name, p.name) END,
+                  contact_as_of = greatest(customers.contact_as_of, p.contact_as_of),
+                  country_code = p.country_code, market = p.market, first_order_at = p.first_order_at
+           FROM (SELECT *, contact_as_of >= (SELECT c.contact_as_of FROM customers c WHERE c.customer_id = profile.customer_id)
+                           IS NOT false AS newer FROM profile) p
+           WHERE customers.customer_id = p.customer_id"""
     )
     con.execute(
         """INSERT INTO customers
-           SELECT p.customer_id, p.email, p.phone, p.name, p.country_code, p.market, p.first_order_at, ?
+           SELECT p.customer_id, p.email, p.phone, p.name, p.country_code, p.market, p.first_order_at,
+                  p.contact_as_of, ?
            FROM profile p ANTI JOIN customers c USING (customer_id)""",
         [batch_id],
     )

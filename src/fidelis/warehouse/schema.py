@@ -41,6 +41,7 @@ _V1 = [
         country_code VARCHAR,
         market VARCHAR NOT NULL,
         first_order_at TIMESTAMPTZ,
+        contact_as_of TIMESTAMPTZ,           -- order date of the newest record contact details came from
         created_batch_id VARCHAR NOT NULL
     )""",
     """CREATE TABLE customer_keys (
