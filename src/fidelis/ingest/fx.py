@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fidelis.errors import InputError, Location, ParseError, UnknownCurrencyError
 from fidelis.ingest.parse import first_parse_failure
-from fidelis.ingest.readers import read_raw
+from fidelis.ingest.readers import ReadOptions, read_raw
 from fidelis.warehouse import Warehouse
 
 REQUIRED_COLUMNS = ("date", "currency", "rate")
@@ -21,7 +21,7 @@ REQUIRED_COLUMNS = ("date", "currency", "rate")
 def import_fx_rates(warehouse: Warehouse, path: Path) -> dict:
     """Validate the whole file, then swap the covered currencies' rates in one transaction."""
     con = warehouse.con
-    header = read_raw(con, Path(path), file_format="csv", table="fx_raw")
+    header = read_raw(con, Path(path), ReadOptions(file_format="csv"), table="fx_raw")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED_COLUMNS)}",

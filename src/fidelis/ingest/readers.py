@@ -8,6 +8,7 @@ Parquet.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -49,22 +50,31 @@ def check_readable(path: Path) -> None:
         raise EmptyInputError("file is empty", Location(path))
 
 
-def read_raw(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    *,
-    file_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    table: str = "raw",
-) -> list[str]:
-    """Create TEMP TABLE `table` with every column as VARCHAR plus `_row`; return the header."""
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file; None means: decide from the file (its name, or DuckDB's sniffer)."""
+
+    file_format: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+
+
+def _scan(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions) -> tuple[str, str, list]:
+    """The checked file format and the SQL (with parameters) that scans the file as text."""
     check_readable(path)
-    fmt = file_format or file_format_of(path)
+    fmt = options.file_format or file_format_of(path)
     if fmt not in FILE_FORMATS:
         raise InputError(f"unknown file format '{fmt}'; use one of {', '.join(FILE_FORMATS)}", Location(path))
-    relation_sql, params = _scan_sql(con, path, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    return fmt, *_scan_sql(con, path, fmt, delimiter=options.delimiter, encoding=options.encoding,
+                           sheet=options.sheet)
+
+
+def read_raw(
+    con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions = ReadOptions(), *, table: str = "raw"
+) -> list[str]:
+    """Create TEMP TABLE `table` with every column as VARCHAR plus `_row`; return the header."""
+    fmt, relation_sql, params = _scan(con, path, options)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_scan AS {relation_sql}", params)
     except duckdb.Error as exc:
@@ -77,27 +87,18 @@ def read_raw(
     return header
 
 
-def read_header_only(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    *,
-    file_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-) -> list[str]:
+def read_header_only(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
     """The column names of a file, read without scanning its rows (layout detection, hashing)."""
     check_readable(path)
-    fmt = file_format or file_format_of(path)
-    if fmt == "xlsx":
+    if (options.file_format or file_format_of(path)) == "xlsx":
         import pandas as pd
 
         try:
-            frame = pd.read_excel(path, sheet_name=sheet or 0, nrows=0, dtype=str, engine="openpyxl")
+            frame = pd.read_excel(path, sheet_name=options.sheet or 0, nrows=0, dtype=str, engine="openpyxl")
             return [str(c) for c in frame.columns]
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise InputError(f"cannot read as xlsx: {exc}", Location(path)) from exc
-    relation_sql, params = _scan_sql(con, path, fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    fmt, relation_sql, params = _scan(con, path, options)
     try:
         return [d[0] for d in con.execute(f"SELECT * FROM ({relation_sql}) LIMIT 0", params).description]
     except duckdb.Error as exc:

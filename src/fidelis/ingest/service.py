@@ -24,7 +24,7 @@ from fidelis.errors import InputError, Location, UnknownLayoutError
 from fidelis.ingest import feedback_pipeline, pipeline
 from fidelis.ingest.identity import apply_identities
 from fidelis.ingest.quality import batch_quality
-from fidelis.ingest.readers import check_readable, read_header_only, read_raw
+from fidelis.ingest.readers import ReadOptions, check_readable, read_header_only, read_raw
 from fidelis.ingest.sources import REGISTRY, Source, SourceOptions, Staging
 from fidelis.warehouse import Warehouse, warehouse_session
 
@@ -107,9 +107,11 @@ def _ingest_into(
 ) -> LoadReport:
     started = time.perf_counter()
     con = warehouse.con
-    source = _choose_source(con, path, file_format, options)
-    reader_options = source.read_options(options)
-    header = read_header_only(con, path, **reader_options)
+    source, detected_header = _choose_source(con, path, file_format, options)
+    read_options = ReadOptions(**source.read_options(options))
+    header = detected_header
+    if header is None or read_options != ReadOptions():  # detection read it with default options
+        header = read_header_only(con, path, read_options)
     staging = source.staging(header, path, options)
     content_hash = file_sha256(path)
     options_hash = _options_hash(source, staging, options, lenient)
@@ -121,7 +123,7 @@ def _ingest_into(
         return LoadReport(str(path), "already_loaded", source.name, staging.source_name, staging.dataset,
                           previous[0], rows_read=previous[1], seconds=time.perf_counter() - started)
     progress(f"reading {path.name} as {source.name}")
-    read_raw(con, path, **reader_options)
+    read_raw(con, path, read_options)
     rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     batch_id = _new_batch_id(content_hash)
     markets = load_market_config(settings.markets_file)
@@ -137,20 +139,25 @@ def _ingest_into(
     return _load_feedback(warehouse, source, staging, path, batch_id, lenient, progress, finish)
 
 
-def _choose_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str | None, options: SourceOptions) -> Source:
-    """The layout named by --format, the generic one when a mapping is given, else detect by header."""
+def _choose_source(
+    con: duckdb.DuckDBPyConnection, path: Path, file_format: str | None, options: SourceOptions
+) -> tuple[Source, list[str] | None]:
+    """The layout named by --format, the generic one when a mapping is given, else detect by header.
+
+    Returns the header too when detection had to read it (None otherwise), so it is read once.
+    """
     if file_format:
         if file_format not in REGISTRY:
             raise InputError(f"unknown --format '{file_format}'; known: {', '.join(REGISTRY)}", Location(path))
         if options.mapping_path is not None and file_format != "generic":
             raise InputError(f"--mapping is for the generic layout, not --format {file_format}", Location(path))
-        return REGISTRY[file_format]
+        return REGISTRY[file_format], None
     if options.mapping_path is not None:
-        return REGISTRY["generic"]
+        return REGISTRY["generic"], None
     header = read_header_only(con, path)
     for source in REGISTRY.values():
         if source.detect(header):
-            return source
+            return source, header
     raise UnknownLayoutError(
         f"header matches no known layout ({', '.join(s for s in REGISTRY if s != 'generic')}); "
         f"pass --format, or --mapping FILE for the generic layout. Header: {', '.join(header[:12])}",
