@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -49,3 +50,17 @@ def cli() -> CliRunner:
 def shared_file():
     """A function returning a reference data file's path (skips locally, fails in CI, if absent)."""
     return _shared_file
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_csv():
+    """A function writing a CSV file (header, rows) with the csv module's quoting; returns the path."""
+    return _write_csv

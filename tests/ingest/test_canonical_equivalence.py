@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import duckdb
@@ -78,21 +77,13 @@ CANONICAL = {
 }
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def canonical(warehouse: Path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
         return {name: con.execute(sql).fetchall() for name, sql in CANONICAL.items()}
 
 
-def test_shopify_and_generic_files_give_the_same_model(tmp_path: Path) -> None:
+def test_shopify_and_generic_files_give_the_same_model(tmp_path: Path, write_csv) -> None:
     settings = Settings(reporting_currency="EUR")
     shopify = write_csv(tmp_path / "orders_export.csv", SHOPIFY_HEADER, SHOPIFY_ROWS)
     generic = write_csv(tmp_path / "orders.csv", GENERIC_HEADER, GENERIC_ROWS)

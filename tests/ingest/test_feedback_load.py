@@ -50,6 +50,12 @@ def load_orders(paths) -> None:
                 options=SourceOptions(mapping_path=paths["orders.toml"]))
 
 
+def load_survey(paths, survey: Path, source: str | None = "shop", **kwargs):
+    """Load a survey file into the test warehouse, in the shop's namespace unless source is None."""
+    return ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
+                       options=SourceOptions(source_name=source), **kwargs)
+
+
 def links(paths) -> dict[str, tuple]:
     with duckdb.connect(str(paths["warehouse"]), read_only=True) as con:
         rows = con.execute(
@@ -60,16 +66,14 @@ def links(paths) -> dict[str, tuple]:
 
 def test_survey_detected_and_linked_by_id_order_and_email(paths) -> None:
     load_orders(paths)
-    report = ingest_file(paths["survey"], warehouse_path=paths["warehouse"], settings=SETTINGS,
-                         options=SourceOptions(source_name="shop"))
+    report = load_survey(paths, paths["survey"])
     assert report.source_format == "feedback" and report.feedback_loaded == 4
     assert links(paths) == {"r1": (1, "A1", 9, 5), "r2": (1, None, 3, 2), "r3": (2, "A2", 10, None),
                             "r4": (None, None, 7, 4)}
 
 
 def test_feedback_before_orders_is_linked_when_orders_arrive(paths) -> None:
-    ingest_file(paths["survey"], warehouse_path=paths["warehouse"], settings=SETTINGS,
-                options=SourceOptions(source_name="shop"))
+    load_survey(paths, paths["survey"])
     assert all(customer is None for customer, *_ in links(paths).values())
     load_orders(paths)
     assert links(paths)["r1"] == (1, "A1", 9, 5) and links(paths)["r2"][0] == 1
@@ -77,16 +81,14 @@ def test_feedback_before_orders_is_linked_when_orders_arrive(paths) -> None:
 
 def test_survey_without_namespace_links_ids_found_in_exactly_one_shop(paths) -> None:
     load_orders(paths)
-    ingest_file(paths["survey"], warehouse_path=paths["warehouse"], settings=SETTINGS)
+    load_survey(paths, paths["survey"], source=None)
     assert links(paths)["r1"] == (1, "A1", 9, 5)
 
 
 def test_reloading_feedback_adds_nothing(paths) -> None:
     load_orders(paths)
-    first = ingest_file(paths["survey"], warehouse_path=paths["warehouse"], settings=SETTINGS,
-                        options=SourceOptions(source_name="shop"))
-    again = ingest_file(paths["survey"], warehouse_path=paths["warehouse"], settings=SETTINGS,
-                        options=SourceOptions(source_name="shop"), lenient=True)  # other options: no hash match
+    first = load_survey(paths, paths["survey"])
+    again = load_survey(paths, paths["survey"], lenient=True)  # other options: no hash match
     assert first.feedback_loaded == 4
     assert again.status == "loaded" and again.feedback_loaded == 0 and again.lines_by_fate["skipped_existing"] == 4
 
@@ -95,21 +97,18 @@ def test_scores_out_of_scale_are_quarantined_and_bad_numbers_refused(paths, tmp_
     load_orders(paths)
     survey = tmp_path / "scores.csv"
     survey.write_text("customer_id,submitted_at,nps,csat\nc1,2023-03-05,11,5\nc1,2023-03-06,8,0\nc2,2023-03-06,8,4\n")
-    report = ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
-                         options=SourceOptions(source_name="shop"))
+    report = load_survey(paths, survey)
     assert report.quarantine_by_reason == {"csat_out_of_range": 1, "nps_out_of_range": 1}
     survey.write_text("customer_id,submitted_at,nps\nc1,2023-03-05,9.5\n")
     with pytest.raises(ParseError, match="row 2, column 'nps'"):
-        ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
-                    options=SourceOptions(source_name="shop"))
+        load_survey(paths, survey)
 
 
 def test_rating_scale_of_a_bare_score_column_is_inferred(paths, tmp_path: Path) -> None:
     load_orders(paths)
     survey = tmp_path / "scores.csv"
     survey.write_text("customer_id,date,score\nc1,2023-03-05,8\nc2,2023-03-06,10\n")
-    report = ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
-                         options=SourceOptions(source_name="shop"))
+    report = load_survey(paths, survey)
     assert report.feedback_loaded == 2
     with duckdb.connect(str(paths["warehouse"]), read_only=True) as con:
         assert con.execute("SELECT DISTINCT rating_scale_max FROM feedback").fetchall() == [(10,)]
@@ -120,6 +119,5 @@ def test_dedupe_keys_tell_apart_which_score_is_given_and_repeat_ids_are_duplicat
     survey = tmp_path / "dupes.csv"
     survey.write_text("response_id,customer_id,submitted_at,nps,csat\n"
                       ",c1,2023-03-05,4,\n,c1,2023-03-05,,4\nx1,c2,2023-03-06,8,\nx1,c2,2023-03-07,9,\n")
-    report = ingest_file(survey, warehouse_path=paths["warehouse"], settings=SETTINGS,
-                         options=SourceOptions(source_name="shop"))
+    report = load_survey(paths, survey)
     assert report.feedback_loaded == 3 and report.quarantine_by_reason == {"duplicate_feedback": 1}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import duckdb
@@ -22,14 +21,6 @@ ONLINE_RETAIL = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDa
                  "CustomerID", "Country"]
 SHOPIFY = ["Name", "Email", "Financial Status", "Created at", "Lineitem quantity", "Lineitem name",
            "Lineitem price", "Currency"]
-
-
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def _staged(path: Path, options: SourceOptions = SourceOptions()) -> list[dict[str, str | None]]:
@@ -67,8 +58,8 @@ def test_read_options_leave_the_format_to_the_file_name() -> None:
     assert SOURCE.read_options(SourceOptions()) == {}
 
 
-def test_survey_columns_become_fields(tmp_path: Path) -> None:
-    path = _write(tmp_path / "survey.csv", SURVEY, [
+def test_survey_columns_become_fields(tmp_path: Path, write_csv) -> None:
+    path = write_csv(tmp_path / "survey.csv", SURVEY, [
         ["r1", " ann@example.com ", "2023-01-05 10:00:00", "9", "Fast shipping", "en", "email"],
         ["r2", "bo@example.com", "2023-01-06T08:00:00+01:00", "3", "", "", ""],
     ])
@@ -81,8 +72,8 @@ def test_survey_columns_become_fields(tmp_path: Path) -> None:
     assert (second["nps"], second["text"], second["language"]) == ("3", None, None)
 
 
-def test_olist_reviews_use_the_answer_time_and_a_five_point_scale(tmp_path: Path) -> None:
-    path = _write(tmp_path / "reviews.csv", OLIST_REVIEWS, [
+def test_olist_reviews_use_the_answer_time_and_a_five_point_scale(tmp_path: Path, write_csv) -> None:
+    path = write_csv(tmp_path / "reviews.csv", OLIST_REVIEWS, [
         ["rv1", "o1", "4", "", "Recebi bem antes do prazo", "2018-01-18 00:00:00", "2018-01-18 21:46:59"],
     ])
     (row,) = _staged(path)
@@ -109,8 +100,8 @@ def test_a_bare_score_has_no_assumed_scale() -> None:
     assert staging.rating_scale_max is None
 
 
-def test_csat_and_customer_id(tmp_path: Path) -> None:
-    path = _write(tmp_path / "csat.csv", ["customer_id", "created_at", "satisfaction", "feedback_id"],
+def test_csat_and_customer_id(tmp_path: Path, write_csv) -> None:
+    path = write_csv(tmp_path / "csat.csv", ["customer_id", "created_at", "satisfaction", "feedback_id"],
                   [["c-17", "2023-03-01", "5", "f9"]])
     (row,) = _staged(path)
     assert (row["source_customer_id"], row["csat"], row["source_feedback_id"]) == ("c-17", "5", "f9")
