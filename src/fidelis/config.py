@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     markets_file: Path | None = Field(
         default=None, description="TOML file defining markets (country codes per market); default built in."
     )
+    analytics_file: Path | None = Field(
+        default=None,
+        description="TOML file with segment rules, value tiers, lifecycle windows, targets; default built in.",
+    )
     fx_max_age_days: int = Field(
         default=45, ge=1, description="Oldest exchange rate (in days before an order) that may still be used."
     )

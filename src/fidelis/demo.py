@@ -7,6 +7,7 @@ ships (the bundled Online Retail slice, the bundled FX table and the synthetic g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from fidelis.synth import generate
 from fidelis.warehouse import open_warehouse
 
 SAMPLE_NAME = "online_retail_2010-12_2011-02.csv.gz"
+# The synthetic shops cover the two years up to the sample's last day, so that both sources describe
+# one seller at one as-of date (analytics look up to the latest order).
+SYNTH_START = date(2009, 3, 1)
+SYNTH_END = date(2011, 2, 28)
 
 
 @dataclass
@@ -29,6 +34,7 @@ class DemoResult:
     loads: list[LoadReport]
     quality: dict
     synth_dir: Path
+    report: Path | None = None
 
 
 def bundled_sample() -> Path:
@@ -65,10 +71,23 @@ def run_demo(
         wh.con.execute("INSERT INTO warehouse_meta VALUES ('purpose', 'demo')")
     step(f"generating {customers:,} synthetic customers")
     synth_dir = out_dir / "synth"
-    generate(synth_dir, customers=customers, seed=seed)
+    generate(synth_dir, customers=customers, seed=seed, start=SYNTH_START, end=SYNTH_END)
     for data, mapping in (("orders.csv", "orders.mapping.toml"), ("feedback.csv", "feedback.mapping.toml")):
         loads.append(ingest_file(synth_dir / data, warehouse_path=warehouse, settings=settings, progress=step,
                                  options=SourceOptions(mapping_path=synth_dir / mapping)))
     with open_warehouse(warehouse, create=False, read_only=True) as wh:
         quality = warehouse_quality(wh.con)
-    return DemoResult(warehouse=warehouse, loads=loads, quality=quality, synth_dir=synth_dir)
+    result = DemoResult(warehouse=warehouse, loads=loads, quality=quality, synth_dir=synth_dir)
+    if report:
+        step("computing analytics and writing the report")
+        result.report = _write_report(warehouse, out_dir / "report", settings)
+    return result
+
+
+def _write_report(warehouse: Path, out_dir: Path, settings: Settings) -> Path:
+    from fidelis.analytics.service import analyse, analytics_context
+    from fidelis.report import write_report
+
+    with analytics_context(warehouse, settings=settings, writable=True) as context:
+        analysis = analyse(context)
+    return write_report(analysis, out_dir).html

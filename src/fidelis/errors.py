@@ -84,3 +84,7 @@ class MissingFxRateError(FidelisError, ValueError):
         )
         self.location = location
         super().__init__(f"{location}: {message}" if location else message)
+
+
+class NoDataError(FidelisError, ValueError):
+    """The warehouse holds nothing to compute on (no orders, or none before the as-of date)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from fidelis.cli.analytics import (
+    analyze_command, cohorts_command, kpis_command, segments_command, targets_command,
+)
 from fidelis.cli.customers import explain_command
 from fidelis.cli.demo import demo_command
 from fidelis.cli.fx import fx_import_command
@@ -21,6 +24,11 @@ app.command("ingest")(ingest_command)
 app.command("quality")(quality_command)
 app.command("synth")(synth_command)
 app.command("demo")(demo_command)
+app.command("kpis")(kpis_command)
+app.command("cohorts")(cohorts_command)
+app.command("segments")(segments_command)
+app.command("targets")(targets_command)
+app.command("analyze")(analyze_command)
 
 customers_app = typer.Typer(help="Look up customers and how their records were merged.", no_args_is_help=True)
 customers_app.command("explain")(explain_command)

@@ -24,11 +24,14 @@ def demo_command(
         result = run_demo(out, customers=customers, seed=seed, progress=step)
     if json_output:
         print_json({"warehouse": str(result.warehouse), "loads": [r.to_dict() for r in result.loads],
-                    "quality": result.quality})
+                    "quality": result.quality, "report": str(result.report) if result.report else None})
         return
     for report in result.loads:
         render_load_report(report)
     result.quality["warehouse"] = str(result.warehouse)
     render_quality(result.quality)
     stdout.print(f"\nDemo warehouse: [bold]{result.warehouse}[/] (synthetic inputs in {result.synth_dir})")
-    stdout.print(f"Next: [bold]fidelis quality --warehouse {result.warehouse}[/], or open it with DuckDB.")
+    if result.report:
+        stdout.print(f"Report: [bold]{result.report}[/] (open it in a browser; tables in {result.report.parent / 'tables'})")
+    stdout.print(f"Next: [bold]fidelis kpis --by market --period quarter --warehouse {result.warehouse}[/], "
+                 f"or [bold]fidelis segments[/], [bold]fidelis targets[/], [bold]fidelis quality[/] with the same option.")

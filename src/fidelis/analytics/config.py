@@ -1,0 +1,196 @@
+"""The analytics file: segment rules, value tiers, lifecycle windows, clusters, loyalty index, targets.
+
+The defaults ship as `fidelis/data/analytics.toml`; `FIDELIS_ANALYTICS_FILE` replaces the whole file.
+Validation is pydantic's, and every error names the key (`targets[2].lift: ...`) so that an
+operator can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fidelis.domain.money import validate_currency_code
+from fidelis.errors import ConfigError
+
+Period = Literal["month", "quarter", "year"]
+SCORES = range(1, 6)
+_PERIOD_LABEL = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValueTiers(_Strict):
+    high_above: float = Field(500, ge=0, description="net value above this is 'high'")
+    low_below: float = Field(200, ge=0, description="net value below this is 'low'")
+    currency: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        return validate_currency_code(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueTiers:
+        if self.low_below > self.high_above:
+            raise ValueError("low_below must not exceed high_above")
+        return self
+
+
+class Lifecycle(_Strict):
+    new_days: int = Field(30, ge=0)
+    active_days: int = Field(90, ge=1)
+    at_risk_days: int = Field(180, ge=1)
+    dormant_days: int = Field(365, ge=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Lifecycle:
+        if not self.active_days <= self.at_risk_days <= self.dormant_days:
+            raise ValueError("windows must satisfy active_days <= at_risk_days <= dormant_days")
+        return self
+
+
+class SegmentRule(_Strict):
+    name: str = Field(min_length=1)
+    r: tuple[int, int]
+    f: tuple[int, int]
+    m: tuple[int, int] = (1, 5)
+
+    @field_validator("r", "f", "m")
+    @classmethod
+    def _score_range(cls, bounds: tuple[int, int]) -> tuple[int, int]:
+        low, high = bounds
+        if not (1 <= low <= high <= 5):
+            raise ValueError("must be [low, high] with 1 <= low <= high <= 5")
+        return bounds
+
+    def matches(self, r: int, f: int, m: int) -> bool:
+        return self.r[0] <= r <= self.r[1] and self.f[0] <= f <= self.f[1] and self.m[0] <= m <= self.m[1]
+
+
+class Clusters(_Strict):
+    k: int = Field(4, ge=2, le=20)
+    seed: int = Field(7, ge=0)
+
+
+class LoyaltyIndex(_Strict):
+    clv_scale: float = Field(500, gt=0)
+    weights: dict[Literal["repeat_purchase_rate", "clv_historical", "csat", "nps", "retention_rate",
+                          "active_rate"], float] = Field(
+        default_factory=lambda: {"repeat_purchase_rate": 0.3, "clv_historical": 0.3, "csat": 0.2, "nps": 0.2})
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("needs at least one weight, none negative, summing to more than 0")
+        return weights
+
+
+class Target(_Strict):
+    market: str = Field(min_length=1)
+    metric: str
+    period: Period = "quarter"
+    lift: float | None = Field(None, gt=-1)
+    value: float | None = None
+    baseline_period: str | None = None
+    deadline: date | None = None
+    benchmark: float | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        from fidelis.analytics.kpis import TARGETABLE_METRICS
+
+        if metric not in TARGETABLE_METRICS:
+            raise ValueError(f"'{metric}' is not a KPI; choose one of {', '.join(TARGETABLE_METRICS)}")
+        return metric
+
+    @field_validator("baseline_period")
+    @classmethod
+    def _label(cls, label: str | None) -> str | None:
+        if label is not None and not _PERIOD_LABEL.match(label):
+            raise ValueError("must look like 2024, 2024-Q1 or 2024-03")
+        return label
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> Target:
+        if (self.lift is None) == (self.value is None):
+            raise ValueError("give exactly one of 'lift' (relative) or 'value' (absolute)")
+        if self.baseline_period is not None and _granularity(self.baseline_period) != self.period:
+            raise ValueError(f"baseline_period '{self.baseline_period}' is not a {self.period}")
+        return self
+
+
+class AnalyticsConfig(_Strict):
+    value_tiers: ValueTiers = ValueTiers()
+    lifecycle: Lifecycle = Lifecycle()
+    rfm_segments: tuple[SegmentRule, ...]
+    clusters: Clusters = Clusters()
+    loyalty_index: LoyaltyIndex = LoyaltyIndex()
+    targets: tuple[Target, ...] = ()
+
+    @model_validator(mode="after")
+    def _rules_cover_every_score(self) -> AnalyticsConfig:
+        for r in SCORES:
+            for f in SCORES:
+                for m in SCORES:
+                    if not any(rule.matches(r, f, m) for rule in self.rfm_segments):
+                        raise ValueError(f"rfm_segments: no rule matches r={r}, f={f}, m={m}")
+        return self
+
+    def checked_for(self, reporting_currency: str) -> AnalyticsConfig:
+        """The config, refused when its value tiers were written for another currency."""
+        stated = self.value_tiers.currency
+        if stated is not None and stated != reporting_currency:
+            raise ConfigError(
+                f"value_tiers.currency is {stated} but the warehouse reports in {reporting_currency}; "
+                "restate the thresholds in the reporting currency")
+        return self
+
+
+def _granularity(label: str) -> Period:
+    if "-Q" in label:
+        return "quarter"
+    return "month" if "-" in label else "year"
+
+
+def load_analytics_config(path: Path | None = None) -> AnalyticsConfig:
+    """Read and validate an analytics TOML file (default: the bundled one)."""
+    if path is None:
+        text = resources.files("fidelis").joinpath("data/analytics.toml").read_text(encoding="utf-8")
+        where = "built-in analytics.toml"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read analytics file {path}: {exc.strerror}") from exc
+        where = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from exc
+    try:
+        return AnalyticsConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """'targets[1].lift: Input should be greater than -1' for each problem, joined."""
+    problems = []
+    for error in exc.errors():
+        key = ""
+        for part in error["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{key}: {message}" if key else message)
+    return "; ".join(problems)

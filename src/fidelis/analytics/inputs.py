@@ -1,0 +1,165 @@
+"""The analytics inputs: the warehouse tables as Ibis expressions, cut at one as-of instant.
+
+Everything in `fidelis.analytics` is an Ibis expression over these tables, so the same code runs
+on DuckDB (the embedded default) and on Spark (`ibis.pyspark`). Which orders count is decided here
+once, for every metric:
+
+- a *purchase* is a sale of a known customer (guests cannot be followed over time), placed before
+  the as-of instant, that cancellations linked to it do not cancel in full;
+- a *refund* is a return or cancellation document of a known customer before the as-of instant,
+  except those that cancel a purchase in full (that sale and its cancellations are left out
+  together, as if the order never happened).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from fidelis.errors import NoDataError
+
+Dimension = Literal["market", "country", "channel"]
+DIMENSIONS: tuple[Dimension, ...] = ("market", "country", "channel")
+UNKNOWN_GROUP = "unknown"
+ALL_GROUP = "all"
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class AnalyticsInputs:
+    """The warehouse tables and the instant (exclusive, UTC) that analytics look up to."""
+
+    orders: ir.Table
+    customers: ir.Table
+    feedback: ir.Table
+    as_of: datetime
+    reporting_currency: str
+    prepared: dict[str, ir.Table] = field(default_factory=dict, compare=False, repr=False)
+
+    def release(self) -> None:
+        """Drop the temporary tables of `prepared` inputs (before the connection closes)."""
+        for table in self.prepared.values():
+            table.release()
+        self.prepared.clear()
+
+    @property
+    def as_of_epoch_seconds(self) -> int:
+        return int(self.as_of.timestamp())
+
+    @property
+    def observation_end_day(self) -> date:
+        """The last calendar day (UTC) inside the window: the day before a midnight as-of."""
+        return (self.as_of - timedelta(microseconds=1)).date()
+
+
+def inputs_from_backend(backend, *, reporting_currency: str, as_of: datetime | date | None = None,
+                        prepare: bool = True) -> AnalyticsInputs:
+    """Bind the warehouse tables of an Ibis backend; default as-of: midnight after the last order's day.
+
+    With `prepare` (the default), purchases, refunds and the feedback window are computed once into
+    temporary tables of the backend (Ibis `cache`): every KPI, cohort and summary aggregate then
+    reads them instead of recompiling and re-running the same windows and anti-joins.
+    """
+    orders = backend.table("orders")
+    customers = backend.table("customers")
+    feedback = backend.table("feedback")
+    latest = orders.aggregate(latest=orders.ordered_at.max()).to_pandas()["latest"].iloc[0]
+    if latest is None or latest != latest:  # None or NaT
+        raise NoDataError("the warehouse has no orders yet; load some with `fidelis ingest`")
+    cutoff = _as_of_instant(as_of) if as_of is not None else _midnight_after(latest.to_pydatetime())
+    first = orders.aggregate(first=orders.ordered_at.min()).to_pandas()["first"].iloc[0].to_pydatetime()
+    if cutoff <= first.astimezone(UTC):
+        raise NoDataError(f"no orders before the as-of date {cutoff:%Y-%m-%d %H:%M} UTC "
+                          f"(the first is on {first:%Y-%m-%d})")
+    inputs = AnalyticsInputs(orders=orders, customers=customers, feedback=feedback, as_of=cutoff,
+                             reporting_currency=reporting_currency)
+    return prepared(inputs) if prepare else inputs
+
+
+def prepared(inputs: AnalyticsInputs) -> AnalyticsInputs:
+    """The same inputs with purchases, refunds and feedback materialised as temporary tables."""
+    tables = {"purchases": purchases(inputs).cache(), "refunds": refunds(inputs).cache(),
+              "feedback": feedback_before_as_of(inputs).cache()}
+    return replace(inputs, prepared=tables)
+
+
+def _as_of_instant(value: datetime | date) -> datetime:
+    """A date means the end of that day: midnight after it, UTC."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _midnight_after(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.combine(moment.date() + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _before_as_of(inputs: AnalyticsInputs) -> ir.Table:
+    orders = inputs.orders
+    return orders.filter(orders.ordered_at < ibis.literal(inputs.as_of), orders.customer_id.notnull())
+
+
+def voided_sales(inputs: AnalyticsInputs) -> ir.Table:
+    """Sales whose linked cancellations (before as-of) cancel their whole amount: one column, order_id."""
+    orders = _before_as_of(inputs)
+    cancelled = (
+        orders.filter(orders.order_kind == "cancellation", orders.original_order_id.notnull())
+        .group_by(sale_id=orders.original_order_id)
+        .aggregate(cancelled_amount=orders.amount.sum())
+    )
+    sales = orders.filter(orders.order_kind == "sale")
+    joined = sales.join(cancelled, sales.order_id == cancelled.sale_id)
+    return joined.filter(joined.amount + joined.cancelled_amount <= 0).select("order_id")
+
+
+def purchases(inputs: AnalyticsInputs) -> ir.Table:
+    """Counted purchases with their place in the customer's history (`purchase_number`, from 1)."""
+    if "purchases" in inputs.prepared:
+        return inputs.prepared["purchases"]
+    orders = _before_as_of(inputs)
+    sales = orders.filter(orders.order_kind == "sale").anti_join(voided_sales(inputs), "order_id")
+    by_customer = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+    return sales.mutate(
+        purchase_number=ibis.row_number().over(by_customer) + 1,
+        previous_purchase_at=sales.ordered_at.lag().over(by_customer),
+    )
+
+
+def refunds(inputs: AnalyticsInputs) -> ir.Table:
+    """Return and cancellation documents that count (not those of a voided sale)."""
+    if "refunds" in inputs.prepared:
+        return inputs.prepared["refunds"]
+    orders = _before_as_of(inputs)
+    documents = orders.filter(orders.order_kind.isin(["return", "cancellation"]))
+    voided = voided_sales(inputs).rename(voided_id="order_id")
+    return documents.anti_join(voided, documents.original_order_id == voided.voided_id)
+
+
+def feedback_before_as_of(inputs: AnalyticsInputs) -> ir.Table:
+    if "feedback" in inputs.prepared:
+        return inputs.prepared["feedback"]
+    feedback = inputs.feedback
+    return feedback.filter(feedback.submitted_at < ibis.literal(inputs.as_of))
+
+
+def group_of_order(orders: ir.Table, by: Dimension | None) -> ir.Value:
+    """The group an order counts in: the market, country or channel written on the order."""
+    if by is None:
+        return ibis.literal(ALL_GROUP)
+    column = {"market": orders.market, "country": orders.country_code, "channel": orders.channel}[by]
+    return column.fill_null(UNKNOWN_GROUP)
+
+
+def epoch_days(value: ir.TimestampValue) -> ir.FloatingValue:
+    """An instant as fractional days since 1970-01-01 UTC (second resolution)."""
+    return value.epoch_seconds().cast("float64") / SECONDS_PER_DAY
+
+
+def day_number(value: ir.TimestampValue) -> ir.IntegerValue:
+    """The UTC calendar day of an instant, as whole days since 1970-01-01."""
+    return (value.epoch_seconds() / SECONDS_PER_DAY).floor().cast("int64")

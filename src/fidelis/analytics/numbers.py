@@ -1,0 +1,47 @@
+"""Exact money and rounded ratios for the small aggregate tables.
+
+Backends return sums of DECIMAL columns as `Decimal`; they stay decimals until rounded to the cent
+(half up), so DuckDB and Spark give the same figure to the cent. Ratios are floats rounded to six
+digits; a zero denominator gives an empty value (None), never NaN or infinity.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+RATE_DIGITS = 6
+
+
+def as_decimal(value) -> Decimal:
+    """A backend's sum as a Decimal; an empty sum (None, NaN) is zero."""
+    if value is None or (isinstance(value, float) and value != value):
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def money_per(total, count) -> Decimal | None:
+    """A money total divided by a count, to the cent; None when the count is zero."""
+    return cents(as_decimal(total) / Decimal(int(count))) if count else None
+
+
+def rate(numerator, denominator) -> float | None:
+    """numerator / denominator rounded to six digits; None when the denominator is zero or empty."""
+    if denominator is None or denominator != denominator or not denominator:
+        return None
+    return round(float(numerator) / float(denominator), RATE_DIGITS)
+
+
+def running_sums(values, keys) -> list[Decimal]:
+    """Cumulative sums of decimals, restarting whenever the key changes (rows sorted by key first)."""
+    sums, running, previous = [], Decimal(0), object()
+    for key, value in zip(keys, values):
+        if key != previous:
+            running, previous = Decimal(0), key
+        running += value
+        sums.append(running)
+    return sums

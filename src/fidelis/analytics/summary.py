@@ -1,0 +1,91 @@
+"""The customer summary: one row per customer with purchases, the inputs of RFM and of the CLV models.
+
+Frequency, recency and tenure (T) come two ways: from exact timestamps (`frequency`, `recency_days`,
+`tenure_days`: purchases are orders, time in fractional days) and by calendar day
+(`frequency_by_day`, `recency_by_day`, `tenure_by_day`: purchases on one UTC day are one, whole
+days), the convention of `lifetimes.utils.summary_data_from_transaction_data`. Rounding to days
+biases BG/NBD's alpha by about +5% at a million customers, so the models read the exact columns.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from fidelis.analytics.config import AnalyticsConfig
+from fidelis.analytics.inputs import (
+    SECONDS_PER_DAY,
+    AnalyticsInputs,
+    day_number,
+    epoch_days,
+    purchases,
+    refunds,
+)
+from fidelis.analytics.segments import with_segments
+
+SUMMARY_TABLE = "customer_summary"
+
+
+def customer_history(inputs: AnalyticsInputs) -> ir.Table:
+    """Per customer: purchase counts and dates, gross sales, refunds and net value (no scores)."""
+    bought = purchases(inputs)
+    per_customer = bought.group_by("customer_id").aggregate(
+        first_purchase_at=bought.ordered_at.min(),
+        last_purchase_at=bought.ordered_at.max(),
+        purchases=bought.order_id.count(),
+        purchase_days=day_number(bought.ordered_at).nunique(),
+        first_day=day_number(bought.ordered_at).min(),
+        last_day=day_number(bought.ordered_at).max(),
+        sales_value=bought.amount_reporting.sum(),
+        repeat_sales_value=bought.amount_reporting.sum(where=bought.purchase_number > 1),
+    )
+    refunded = refunds(inputs)
+    refund_totals = refunded.group_by("customer_id").aggregate(
+        refunds=refunded.order_id.count(),
+        refunds_value=-refunded.amount_reporting.sum(),
+    )
+    customers = inputs.customers.select("customer_id", "market", "country_code")
+    joined = (
+        per_customer.left_join(refund_totals, "customer_id")
+        .select(~ibis.selectors.matches("customer_id_right"))
+        .left_join(customers, "customer_id")
+        .select(~ibis.selectors.matches("customer_id_right"))
+    )
+    return _derived_columns(joined, inputs)
+
+
+def _derived_columns(table: ir.Table, inputs: AnalyticsInputs) -> ir.Table:
+    as_of_days = inputs.as_of_epoch_seconds / SECONDS_PER_DAY
+    end_day = (inputs.observation_end_day.toordinal() - _EPOCH_ORDINAL)
+    refunds_value = table.refunds_value.fill_null(0)
+    net_value = table.sales_value - refunds_value
+    frequency = table.purchases - 1
+    return table.select(
+        "customer_id",
+        market=table.market.fill_null("Unknown"),
+        country_code=table.country_code,
+        first_purchase_at=table.first_purchase_at,
+        last_purchase_at=table.last_purchase_at,
+        purchases=table.purchases,
+        frequency=frequency,
+        recency_days=epoch_days(table.last_purchase_at) - epoch_days(table.first_purchase_at),
+        tenure_days=as_of_days - epoch_days(table.first_purchase_at),
+        days_since_last=as_of_days - epoch_days(table.last_purchase_at),
+        frequency_by_day=table.purchase_days - 1,
+        recency_by_day=table.last_day - table.first_day,
+        tenure_by_day=end_day - table.first_day,
+        sales_value=table.sales_value,
+        refunds=table.refunds.fill_null(0),
+        refunds_value=refunds_value,
+        net_value=net_value,
+        monetary_mean=net_value / table.purchases,
+        monetary_repeat_mean=ibis.ifelse(frequency > 0, table.repeat_sales_value / frequency, ibis.null()),
+    )
+
+
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+
+
+def customer_summary(inputs: AnalyticsInputs, config: AnalyticsConfig) -> ir.Table:
+    """The summary with RFM scores and segment, value tier and lifecycle stage."""
+    return with_segments(customer_history(inputs), inputs, config).order_by("customer_id")
