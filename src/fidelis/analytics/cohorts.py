@@ -47,7 +47,7 @@ def cohort_table(inputs: AnalyticsInputs, *, by: Dimension | None = None) -> pd.
     grid = pd.DataFrame(rows, columns=["group", "cohort", "month", "cohort_size"])
     keys = ["group", "cohort", "month"]
     table = grid.merge(parts["activity"], on=keys, how="left").merge(parts["refunds"], on=keys, how="left")
-    table["customers_active"] = table["customers_active"].fillna(0).astype("int64")
+    table["customers_active"] = pd.to_numeric(table["customers_active"]).fillna(0).astype("int64")
     table["net_revenue"] = [as_decimal(s) - as_decimal(r) for s, r in zip(table["sales_value"], table["refunds_value"])]
     table = table.sort_values(keys, kind="stable").reset_index(drop=True)
     table["net_revenue_cumulative"] = running_sums(table["net_revenue"], zip(table["group"], table["cohort"]))

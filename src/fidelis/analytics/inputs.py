@@ -73,8 +73,9 @@ def inputs_from_backend(backend, *, reporting_currency: str, as_of: datetime | d
     cutoff = _as_of_instant(as_of) if as_of is not None else _midnight_after(latest.to_pydatetime())
     first = orders.aggregate(first=orders.ordered_at.min()).to_pandas()["first"].iloc[0].to_pydatetime()
     if cutoff <= first.astimezone(UTC):
-        raise NoDataError(f"no orders before the as-of date {cutoff:%Y-%m-%d %H:%M} UTC "
-                          f"(the first is on {first:%Y-%m-%d})")
+        last_day = (cutoff - timedelta(microseconds=1)).date()
+        raise NoDataError(f"no orders up to the as-of date {last_day:%Y-%m-%d} "
+                          f"(the first order is on {first:%Y-%m-%d})")
     inputs = AnalyticsInputs(orders=orders, customers=customers, feedback=feedback, as_of=cutoff,
                              reporting_currency=reporting_currency)
     return prepared(inputs) if prepare else inputs

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from fidelis.analytics.config import AnalyticsConfig, LoyaltyIndex, Period
@@ -31,6 +32,7 @@ from fidelis.analytics.inputs import (
 )
 from fidelis.analytics.numbers import RATE_DIGITS, as_decimal, cents, money_per, rate, running_sums
 from fidelis.analytics.periods import index_of, period_end, period_label, period_index, period_start
+from fidelis.domain.markets import UNKNOWN_MARKET
 from fidelis.errors import NoDataError
 
 COUNT_COLUMNS = (
@@ -142,12 +144,12 @@ def _feedback_group(feedback: ir.Table, inputs: AnalyticsInputs, by: Dimension |
                                         customer_country="country_code")
     joined = (feedback.left_join(orders, feedback.order_id == orders.order_key)
               .left_join(customers, feedback.customer_id == customers.customer_key))
-    group = {
-        "market": joined.order_market.fill_null(joined.customer_market),
-        "country": joined.order_country.fill_null(joined.customer_country),
-        "channel": joined.order_channel,
-    }[by]
-    return joined.mutate(group=group.fill_null(UNKNOWN_GROUP if by != "market" else "Unknown"))
+    unknown = UNKNOWN_MARKET if by == "market" else UNKNOWN_GROUP
+    of_order = {"market": joined.order_market, "country": joined.order_country, "channel": joined.order_channel}[by]
+    of_customer = {"market": joined.customer_market, "country": joined.customer_country,
+                   "channel": ibis.null("string")}[by]
+    group = ibis.ifelse(joined.order_key.notnull(), of_order.fill_null(unknown), of_customer.fill_null(unknown))
+    return joined.mutate(group=group)
 
 
 def _feedback_counts(inputs: AnalyticsInputs, by: Dimension | None, period: Period) -> ir.Table:
@@ -180,7 +182,7 @@ def assemble_kpis(parts: dict, *, inputs: AnalyticsInputs, config: AnalyticsConf
         table = table.join(frame.set_index(["group", "period_index"]), how="left")
     table = table.reset_index()
     for column in COUNT_COLUMNS:
-        table[column] = table[column].fillna(0).astype("int64")
+        table[column] = pd.to_numeric(table[column]).fillna(0).astype("int64")
     for column in MONEY_SUM_COLUMNS:
         table[column] = table[column].map(as_decimal)
     table["inter_purchase_days_sum"] = table["inter_purchase_days_sum"].astype("float64").fillna(0.0)
@@ -260,7 +262,8 @@ def _loyalty_index(row, index: LoyaltyIndex) -> float | None:
 def _changes(table: pd.DataFrame) -> None:
     """`<metric>_previous` and `<metric>_change` against the previous period of the same group."""
     for metric in CHANGE_METRICS:
-        previous = [None if value is None or value != value else value
+        whole = pd.api.types.is_integer_dtype(table[metric])
+        previous = [None if value is None or value != value else (int(value) if whole else value)
                     for value in table.groupby("group")[metric].shift(1).astype(object)]
         table[f"{metric}_previous"] = pd.Series(previous, index=table.index, dtype=object)
         table[f"{metric}_change"] = pd.Series(
@@ -272,6 +275,8 @@ def _difference(now, before):
         return None
     if isinstance(now, Decimal) or isinstance(before, Decimal):
         return Decimal(now) - Decimal(before)
+    if isinstance(now, (int, np.integer)) and isinstance(before, (int, np.integer)):
+        return int(now) - int(before)
     return round(float(now) - float(before), RATE_DIGITS)
 
 

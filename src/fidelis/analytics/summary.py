@@ -9,6 +9,8 @@ biases BG/NBD's alpha by about +5% at a million customers, so the models read th
 
 from __future__ import annotations
 
+from datetime import date
+
 import ibis
 import ibis.expr.types as ir
 
@@ -22,6 +24,7 @@ from fidelis.analytics.inputs import (
     refunds,
 )
 from fidelis.analytics.segments import with_segments
+from fidelis.domain.markets import UNKNOWN_MARKET
 
 SUMMARY_TABLE = "customer_summary"
 
@@ -56,13 +59,13 @@ def customer_history(inputs: AnalyticsInputs) -> ir.Table:
 
 def _derived_columns(table: ir.Table, inputs: AnalyticsInputs) -> ir.Table:
     as_of_days = inputs.as_of_epoch_seconds / SECONDS_PER_DAY
-    end_day = (inputs.observation_end_day.toordinal() - _EPOCH_ORDINAL)
+    end_day = (inputs.observation_end_day - date(1970, 1, 1)).days
     refunds_value = table.refunds_value.fill_null(0)
     net_value = table.sales_value - refunds_value
     frequency = table.purchases - 1
     return table.select(
         "customer_id",
-        market=table.market.fill_null("Unknown"),
+        market=table.market.fill_null(UNKNOWN_MARKET),
         country_code=table.country_code,
         first_purchase_at=table.first_purchase_at,
         last_purchase_at=table.last_purchase_at,
@@ -81,9 +84,6 @@ def _derived_columns(table: ir.Table, inputs: AnalyticsInputs) -> ir.Table:
         monetary_mean=net_value / table.purchases,
         monetary_repeat_mean=ibis.ifelse(frequency > 0, table.repeat_sales_value / frequency, ibis.null()),
     )
-
-
-_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 
 
 def customer_summary(inputs: AnalyticsInputs, config: AnalyticsConfig) -> ir.Table:
