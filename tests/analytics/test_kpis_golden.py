@@ -165,8 +165,9 @@ def test_all_by_month_has_every_month_from_the_first_purchase_to_as_of(tables) -
     table = tables[(None, "month")]
     assert list(table["period"]) == list(MONTHS)
     assert set(table["group"]) == {"all"} and set(table["dimension"]) == {"all"}
-    # April 2024 ends at the as-of instant (2024-05-01 00:00): complete.
-    assert table["complete"].tolist() == [True] * 13
+    # April 2024 ends at the as-of instant (2024-05-01 00:00): complete. April 2023 began before the
+    # first order (2023-04-10), so the data do not cover it in full: not complete.
+    assert table["complete"].tolist() == [False] + [True] * 12
 
 
 @pytest.mark.parametrize("period", MONTHS)
@@ -227,8 +228,8 @@ ALL_QUARTERS = {
 def test_all_by_quarter(tables) -> None:
     table = tables[(None, "quarter")]
     assert list(table["period"]) == list(ALL_QUARTERS)
-    # 2024-Q2 ends on 2024-07-01, after the as-of instant
-    assert table["complete"].tolist() == [True, True, True, True, False]
+    # 2023-Q2 began before the first order (2023-04-10); 2024-Q2 ends on 2024-07-01, after the as-of instant
+    assert table["complete"].tolist() == [False, True, True, True, False]
     for period, expected in ALL_QUARTERS.items():
         check(table, "all", period, expected)
 

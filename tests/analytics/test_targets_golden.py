@@ -1,6 +1,7 @@
 """Targets on the golden data set (tests/analytics/golden_data.py) and the loyalty-index example of
-docs/metrics.md, worked out by hand. As of 2024-04-30: every month up to 2024-04 is complete
-(April ends at the as-of instant), 2024-Q2 is not, so the current quarter is 2024-Q1.
+docs/metrics.md, worked out by hand. As of 2024-04-30: every month from 2023-05 up to 2024-04 is
+complete (April ends at the as-of instant; 2023-04 began before the first order), 2024-Q2 is not, so
+the current quarter is 2024-Q1.
 
 Monthly KPIs by market used below (see test_kpis_golden.py for their arithmetic):
 
@@ -31,8 +32,9 @@ from fidelis.warehouse import open_warehouse
 from tests.analytics.golden_data import AS_OF, EMPTY, build_golden_warehouse, build_warehouse, is_empty, mismatches
 
 TARGETS = [
-    # 0. lift, no baseline_period: the first complete month with Europe orders is 2023-04 (AOV 150).
-    #    target 150 x 1.10 = 165; current 159.99; progress 9.99 / 15 = 0.666; no deadline.
+    # 0. lift, no baseline_period: 2023-04 began before the first order (2023-04-10), so it is not
+    #    complete; the first complete month with Europe orders is 2024-01 (AOV 300, order 104).
+    #    target 300 x 1.10 = 330; current 159.99; progress (159.99 - 300) / 30 = -4.667; no deadline.
     dict(market="Europe", metric="aov", period="month", lift=0.10),
     # 1. lift from 2024-01 (CLV 225): target 337.5; progress (264.99 - 225) / 112.5 = 0.35547;
     #    time elapsed 2024-02-01 -> 2024-05-01 = 90 d of 2024-02-01 -> 2025-01-31 = 365 d: 0.2466.
@@ -63,8 +65,8 @@ TARGETS = [
 ]
 
 EXPECTED = [
-    dict(market="Europe", metric="aov", period="month", baseline_period="2023-04", baseline=150.0, target=165.0,
-         current_period="2024-04", current=159.99, progress=0.666, benchmark=EMPTY, deadline=EMPTY,
+    dict(market="Europe", metric="aov", period="month", baseline_period="2024-01", baseline=300.0, target=330.0,
+         current_period="2024-04", current=159.99, progress=-4.667, benchmark=EMPTY, deadline=EMPTY,
          status="in progress", note=EMPTY),
     dict(market="Europe", metric="clv_historical", period="month", baseline_period="2024-01", baseline=225.0,
          target=337.5, current_period="2024-04", current=264.99, progress=0.3555, deadline=date(2025, 1, 31),

@@ -43,15 +43,20 @@ def _refuse(constant: str):
     raise AssertionError(f"JSON output holds {constant}")
 
 
-def test_kpis_json_by_market_and_quarter(warehouse: Path) -> None:
-    document = run_json("kpis", "--by", "market", "--period", "quarter", "--warehouse", str(warehouse))
+def test_kpis_json_by_market_and_month(warehouse: Path) -> None:
+    document = run_json("kpis", "--by", "market", "--period", "month", "--warehouse", str(warehouse))
     rows = {(row["group"], row["period"]): row for row in document["rows"]}
-    uk = rows[("United Kingdom", "2010-Q4")]
+    uk = rows[("United Kingdom", "2010-12")]
     assert uk["complete"] is True and uk["orders"] > 0
-    assert rows[("United Kingdom", "2011-Q1")]["complete"] is False  # the sample ends on 2011-02-28
     assert uk["nps"] is None and uk["complaint_rate"] is None  # the sample has no feedback
     assert uk["net_revenue"] == pytest.approx(uk["sales_value"] - uk["refunds_value"], abs=0.005)
-    assert document["by"] == "market" and document["period"] == "quarter"
+    assert document["by"] == "market" and document["period"] == "month"
+
+
+def test_quarters_the_sample_covers_only_in_part_are_not_complete(warehouse: Path) -> None:
+    document = run_json("kpis", "--period", "quarter", "--warehouse", str(warehouse))
+    # The sample runs from 2010-12-01 to 2011-02-28: neither quarter is covered in full.
+    assert [(row["period"], row["complete"]) for row in document["rows"]] == [("2010-Q4", False), ("2011-Q1", False)]
 
 
 def test_kpis_table_marks_missing_values_and_incomplete_periods(warehouse: Path) -> None:
@@ -92,7 +97,9 @@ def test_targets_say_why_there_is_no_data(warehouse: Path) -> None:
     document = run_json("targets", "--warehouse", str(warehouse))
     by_market = {row["market"]: row for row in document["targets"]}
     assert by_market["Southeast Asia"]["status"] == "no data" and by_market["Southeast Asia"]["note"]
-    assert by_market["United Kingdom"]["baseline"] is not None
+    # The default targets are quarterly and the three-month sample covers no quarter in full.
+    uk = by_market["United Kingdom"]
+    assert uk["status"] == "no data" and uk["baseline"] is None and "no complete quarter" in uk["note"]
 
 
 def test_analyze_writes_the_report_and_every_table(tmp_path: Path, monkeypatch) -> None:

@@ -31,13 +31,18 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True)
 class AnalyticsInputs:
-    """The warehouse tables and the instant (exclusive, UTC) that analytics look up to."""
+    """The warehouse tables and the instant (exclusive, UTC) that analytics look up to.
+
+    `data_start` is the first order's instant: a period that begins before its day is not covered
+    by the data in full, so it is not `complete` (a first quarter that holds only its last month).
+    """
 
     orders: ir.Table
     customers: ir.Table
     feedback: ir.Table
     as_of: datetime
     reporting_currency: str
+    data_start: datetime | None = None
     prepared: dict[str, ir.Table] = field(default_factory=dict, compare=False, repr=False)
 
     def release(self) -> None:
@@ -72,12 +77,12 @@ def inputs_from_backend(backend, *, reporting_currency: str, as_of: datetime | d
         raise NoDataError("the warehouse has no orders yet; load some with `fidelis ingest`")
     cutoff = _as_of_instant(as_of) if as_of is not None else _midnight_after(latest.to_pydatetime())
     first = orders.aggregate(first=orders.ordered_at.min()).to_pandas()["first"].iloc[0].to_pydatetime()
-    if cutoff <= first.astimezone(UTC):
+    if cutoff <= _as_utc(first):
         last_day = (cutoff - timedelta(microseconds=1)).date()
         raise NoDataError(f"no orders up to the as-of date {last_day:%Y-%m-%d} "
                           f"(the first order is on {first:%Y-%m-%d})")
     inputs = AnalyticsInputs(orders=orders, customers=customers, feedback=feedback, as_of=cutoff,
-                             reporting_currency=reporting_currency)
+                             reporting_currency=reporting_currency, data_start=_as_utc(first))
     return prepared(inputs) if prepare else inputs
 
 
@@ -96,8 +101,12 @@ def _as_of_instant(value: datetime | date) -> datetime:
 
 
 def _midnight_after(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime.combine(moment.date() + timedelta(days=1), time(), tzinfo=UTC)
+    return datetime.combine(_as_utc(moment).date() + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Backends return instants with a UTC zone (DuckDB) or as naive UTC clock times (Spark)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _before_as_of(inputs: AnalyticsInputs) -> ir.Table:

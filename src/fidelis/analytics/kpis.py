@@ -11,6 +11,7 @@ the cent; it never passes through a float before rounding.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import ibis
@@ -193,7 +194,7 @@ def assemble_kpis(parts: dict, *, inputs: AnalyticsInputs, config: AnalyticsConf
     _changes(table)
     _describe_periods(table, period, inputs)
     table.insert(0, "dimension", by or "all")
-    return _ordered_columns(table)
+    return _typed(_ordered_columns(table))
 
 
 def _cumulative(table: pd.DataFrame) -> None:
@@ -284,7 +285,27 @@ def _describe_periods(table: pd.DataFrame, period: Period, inputs: AnalyticsInpu
     indexes = table["period_index"].astype(int)
     table["period"] = [period_label(i, period) for i in indexes]
     table["period_start"] = [period_start(i, period) for i in indexes]
-    table["complete"] = [period_end(i, period) <= inputs.as_of.date() for i in indexes]
+    covered_from = inputs.data_start.date() if inputs.data_start else date.min
+    table["complete"] = [period_start(i, period) >= covered_from and period_end(i, period) <= inputs.as_of.date()
+                         for i in indexes]
+
+
+FLOAT_METRICS = RATE_METRICS + OTHER_METRICS
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """One dtype per column whatever the data: floats (NaN when empty) for ratios and scores,
+    nullable integers for count changes, decimals (None when empty) for money."""
+    for metric in FLOAT_METRICS:
+        for column in (metric, f"{metric}_previous", f"{metric}_change"):
+            if column in table:
+                table[column] = pd.to_numeric(table[column].astype(object).where(table[column].notna(), None),
+                                              errors="raise").astype("float64")
+    for metric in CHANGE_METRICS:
+        if metric not in FLOAT_METRICS and metric not in MONEY_METRICS:
+            for column in (f"{metric}_previous", f"{metric}_change"):
+                table[column] = pd.array(table[column].tolist(), dtype="Int64")
+    return table
 
 
 def _ordered_columns(table: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,7 @@ def _progress(target: Target, kpis: pd.DataFrame) -> dict:
     complete = market[market["complete"]]
     if market.empty or int(market["orders"].sum()) == 0:
         return {**row, "note": f"no orders in market {target.market}"}
-    baseline_row = _baseline_row(target, complete)
+    baseline_row = _baseline_row(target, market, complete)
     if baseline_row is None:
         return {**row, "note": f"no complete {target.period} with orders to take as the baseline"
                 if target.baseline_period is None else f"baseline period {target.baseline_period} is outside the data"}
@@ -60,9 +60,10 @@ def _progress(target: Target, kpis: pd.DataFrame) -> dict:
     return row
 
 
-def _baseline_row(target: Target, complete: pd.DataFrame) -> pd.Series | None:
+def _baseline_row(target: Target, market: pd.DataFrame, complete: pd.DataFrame) -> pd.Series | None:
+    """The named baseline period (complete or not: the operator chose it), else the first complete one."""
     if target.baseline_period is not None:
-        match = complete[complete["period"] == target.baseline_period]
+        match = market[market["period"] == target.baseline_period]
         return match.iloc[0] if not match.empty else None
     with_orders = complete[complete["orders"] > 0]
     return with_orders.iloc[0] if not with_orders.empty else None

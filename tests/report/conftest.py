@@ -1,0 +1,13 @@
+"""The report tests share one small real analysis, built once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from fidelis.analytics.service import Analysis
+from tests.report.report_data import build_analysis
+
+
+@pytest.fixture(scope="session")
+def analysis(tmp_path_factory: pytest.TempPathFactory) -> Analysis:
+    return build_analysis(tmp_path_factory.mktemp("report-warehouse"))
