@@ -59,6 +59,8 @@ Southeast Asia has no feedback at all.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -184,7 +186,8 @@ EMPTY = _Empty()
 
 
 def is_empty(value) -> bool:
-    return value is None or value != value
+    """No data: None, NaN, NaT or pandas' NA (nullable integer columns)."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def mismatches(actual: dict, expected: dict, *, cents: bool = True, day_tolerance: float = 1e-4) -> list[str]:

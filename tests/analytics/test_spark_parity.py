@@ -101,7 +101,7 @@ def _same(a, b) -> bool:
 
 
 def _empty(value) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def _utc(value) -> pd.Timestamp:
