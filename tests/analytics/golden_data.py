@@ -59,11 +59,11 @@ Southeast Asia has no feedback at all.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+
+import pandas as pd
 
 from fidelis.warehouse import open_warehouse
 

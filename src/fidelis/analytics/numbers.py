@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import pandas as pd
+
 CENT = Decimal("0.01")
 RATE_DIGITS = 6
 
@@ -45,3 +47,12 @@ def running_sums(values, keys) -> list[Decimal]:
         running += value
         sums.append(running)
     return sums
+
+
+def decimals_to_cents(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column holding Decimal money, rounded to the cent (sums of 4-place amounts)."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object and any(isinstance(value, Decimal) for value in values):
+            frame[column] = [cents(value) if isinstance(value, Decimal) else value for value in values]
+    return frame

@@ -22,6 +22,7 @@ from fidelis.analytics.cohorts import cohort_table
 from fidelis.analytics.config import AnalyticsConfig, Period, load_analytics_config
 from fidelis.analytics.inputs import AnalyticsInputs, Dimension, inputs_from_backend
 from fidelis.analytics.kpis import kpi_table
+from fidelis.analytics.numbers import decimals_to_cents
 from fidelis.analytics.summary import SUMMARY_TABLE, customer_summary
 from fidelis.analytics.segments import in_display_order, segment_tables
 from fidelis.analytics.targets import target_progress
@@ -102,7 +103,8 @@ def materialise_summary(context: AnalyticsContext) -> tuple[pd.DataFrame, pd.Dat
     query = ibis.to_sql(customer_summary(context.inputs, context.config), dialect="duckdb")
     with context.warehouse.transaction() as con:
         con.execute(f"CREATE OR REPLACE TABLE {SUMMARY_TABLE} AS {query}")
-        summary = con.execute(f"SELECT * FROM {SUMMARY_TABLE} ORDER BY customer_id").df()
+        # Through Arrow, so that DECIMAL money arrives as Decimal (`.df()` would make it float).
+        summary = con.execute(f"SELECT * FROM {SUMMARY_TABLE} ORDER BY customer_id").arrow().read_all().to_pandas()
         clusters, profiles = assign_clusters(summary, context.config.clusters)
         con.register("_fidelis_clusters", pd.DataFrame({"customer_id": summary["customer_id"], "cluster": clusters}))
         con.execute(f"ALTER TABLE {SUMMARY_TABLE} ADD COLUMN cluster INTEGER")
@@ -116,7 +118,8 @@ def materialise_summary(context: AnalyticsContext) -> tuple[pd.DataFrame, pd.Dat
 def summary_aggregates(context: AnalyticsContext) -> dict[str, pd.DataFrame]:
     """Segment, R x F grid, value-tier and lifecycle tables of the materialised summary."""
     table = ibis.duckdb.from_connection(context.warehouse.con).table(SUMMARY_TABLE)
-    return {name: in_display_order(expr.to_pandas()) for name, expr in segment_tables(table).items()}
+    return {name: decimals_to_cents(in_display_order(expr.to_pandas()))
+            for name, expr in segment_tables(table).items()}
 
 
 @dataclass

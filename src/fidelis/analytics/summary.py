@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from fidelis.analytics.config import AnalyticsConfig
@@ -27,6 +28,7 @@ from fidelis.analytics.segments import with_segments
 from fidelis.domain.markets import UNKNOWN_MARKET
 
 SUMMARY_TABLE = "customer_summary"
+MONEY_MEAN = dt.Decimal(18, 4)  # means of money stay decimals (DuckDB would divide into a double)
 
 
 def customer_history(inputs: AnalyticsInputs) -> ir.Table:
@@ -81,8 +83,9 @@ def _derived_columns(table: ir.Table, inputs: AnalyticsInputs) -> ir.Table:
         refunds=table.refunds.fill_null(0),
         refunds_value=refunds_value,
         net_value=net_value,
-        monetary_mean=net_value / table.purchases,
-        monetary_repeat_mean=ibis.ifelse(frequency > 0, table.repeat_sales_value / frequency, ibis.null()),
+        monetary_mean=(net_value / table.purchases).cast(MONEY_MEAN),
+        monetary_repeat_mean=ibis.ifelse(frequency > 0, table.repeat_sales_value / frequency, ibis.null())
+        .cast(MONEY_MEAN),
     )
 
 

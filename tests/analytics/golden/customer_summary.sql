@@ -223,10 +223,10 @@ FROM (
       COALESCE("t24"."refunds", 0) AS "refunds",
       COALESCE("t24"."refunds_value", 0) AS "refunds_value",
       "t24"."sales_value" - COALESCE("t24"."refunds_value", 0) AS "net_value",
-      (
+      CAST((
         "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
-      ) / "t24"."purchases" AS "monetary_mean",
-      CASE
+      ) / "t24"."purchases" AS DECIMAL(18, 4)) AS "monetary_mean",
+      CAST(CASE
         WHEN (
           "t24"."purchases" - 1
         ) > 0
@@ -234,7 +234,7 @@ FROM (
           "t24"."purchases" - 1
         )
         ELSE NULL
-      END AS "monetary_repeat_mean"
+      END AS DECIMAL(18, 4)) AS "monetary_repeat_mean"
     FROM (
       SELECT
         "t23"."customer_id",
