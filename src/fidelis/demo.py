@@ -22,10 +22,11 @@ from fidelis.synth import generate
 from fidelis.warehouse import open_warehouse
 
 SAMPLE_NAME = "online_retail_2010-12_2011-02.csv.gz"
-# The synthetic shops cover the two years up to the sample's last day, so that both sources describe
-# one seller at one as-of date (analytics look up to the latest order).
-SYNTH_START = date(2009, 3, 1)
-SYNTH_END = date(2011, 2, 28)
+# The synthetic shops take over from the sample (2010-12-01 to 2011-02-28) and run for two years,
+# so that the report shows one seller's timeline without a gap. They cannot start earlier: the
+# bundled ECB rates have no Israeli shekel before 2011.
+SYNTH_START = date(2011, 1, 1)
+SYNTH_END = date(2012, 12, 31)
 
 
 @dataclass
@@ -58,9 +59,10 @@ def _remove_previous_demo(warehouse: Path) -> None:
 
 def run_demo(
     out_dir: Path, *, customers: int = 2000, seed: int = 7, settings: Settings | None = None,
-    progress: ProgressFn | None = None,
+    progress: ProgressFn | None = None, report: bool = True,
 ) -> DemoResult:
-    """Build `out_dir/warehouse.duckdb` from scratch from the sample and a synthetic data set."""
+    """Build `out_dir/warehouse.duckdb` from scratch from the sample and a synthetic data set,
+    then (with `report`) compute the analytics and write `out_dir/report/report.html`."""
     settings = settings or get_settings()
     step = progress or (lambda _message: None)
     out_dir.mkdir(parents=True, exist_ok=True)

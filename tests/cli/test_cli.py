@@ -144,3 +144,15 @@ def test_demo_refuses_to_delete_a_real_warehouse(cli, files, tmp_path: Path) -> 
     result = cli.invoke(app, ["demo", "--out", str(out), "--customers", "50"])
     assert result.exit_code == 1 and "not a demo warehouse" in result.stderr
     assert (out / "warehouse.duckdb").exists()
+
+
+def test_demo_loads_both_sources_and_writes_the_report(cli, tmp_path: Path) -> None:
+    """What `make demo` runs, end to end, on a small synthetic shop."""
+    out = tmp_path / "demo"
+    result = cli.invoke(app, ["demo", "--out", str(out), "--customers", "150", "--json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [load["status"] for load in document["loads"]] == ["loaded", "loaded", "loaded"]
+    report = Path(document["report"])
+    assert report == out / "report" / "report.html" and report.stat().st_size > 100_000
+    assert (out / "report" / "tables" / "kpis_market_quarter.csv").exists()

@@ -58,10 +58,10 @@ def test_csv_has_plain_numbers_and_empty_cells(tmp_path: Path) -> None:
     assert "nan" not in text.lower() and "None" not in text and "E-" not in text and "E+" not in text
     rows = _csv_rows(tmp_path / "money.csv")
     assert [row["net_value"] for row in rows] == ["1234.5678", "", "0.0001"]
-    assert [row["aov"] for row in rows] == ["12.30", "1000", ""]
-    assert [row["tiny"] for row in rows] == ["0.0000001", "0", "5"]
+    assert [row["aov"] for row in rows] == ["12.30", "1000.00", ""]  # every value at the column's scale
+    assert [row["tiny"] for row in rows] == ["0.0000001", "0.0000000", "5.0000000"]
     assert [row["market"] for row in rows] == ["Europe", "", "United Kingdom"]
-    assert [row["rate"] for row in rows] == ["0.25", "", "1.0"]
+    assert [row["rate"] for row in rows] == ["0.25", "", "1"]
     assert [row["change"] for row in rows] == ["", "0.5", ""]
     assert [row["period_start"] for row in rows] == ["2024-01-01", "2024-04-01", "2024-07-01"]
 
@@ -81,7 +81,8 @@ def test_every_analysis_table_is_exported(analysis, tmp_path: Path) -> None:
         csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
         assert csv_path.exists() and parquet_path.exists()
         table = pq.read_table(parquet_path)
-        assert table.num_rows == len(frame) and table.column_names == [str(c) for c in frame.columns]
+        columns = frame.column_names if isinstance(frame, pa.Table) else [str(c) for c in frame.columns]
+        assert table.num_rows == len(frame) and table.column_names == columns
         rows = _csv_rows(csv_path)
         assert len(rows) == len(frame)
         assert not any(value in ("nan", "NaN", "None") for row in rows for value in row.values()), name

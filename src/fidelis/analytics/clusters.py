@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
@@ -19,6 +20,14 @@ from fidelis.analytics.config import Clusters
 FEATURES = ("purchases", "net_value", "days_since_last", "tenure_days", "refund_share")
 PROFILE_COLUMNS = ["cluster", "label", "customers", "share", "net_value_total", "revenue_share", "purchases_median",
                    "net_value_median", "days_since_last_median", "tenure_days_median", "refund_share_mean"]
+
+
+INPUT_COLUMNS = ("purchases", "net_value", "days_since_last", "tenure_days", "sales_value", "refunds_value")
+
+
+def cluster_inputs(summary: pa.Table) -> pd.DataFrame:
+    """The summary columns clustering reads, as floats (decimals cast by Arrow, not per value)."""
+    return pa.table({name: summary[name].cast(pa.float64()) for name in INPUT_COLUMNS}).to_pandas()
 
 
 def behaviour_features(summary: pd.DataFrame) -> pd.DataFrame:
@@ -34,13 +43,18 @@ def behaviour_features(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def assign_clusters(summary: pd.DataFrame, settings: Clusters) -> tuple[pd.Series, pd.DataFrame]:
-    """Cluster number per customer (aligned with `summary`) and the profile table."""
-    if len(summary) < settings.k:
-        empty = pd.Series(pd.array([None] * len(summary), dtype="Int64"), index=summary.index, name="cluster")
-        return empty, pd.DataFrame(columns=PROFILE_COLUMNS)
+    """Cluster number per customer (aligned with `summary`) and the profile table.
+
+    With fewer distinct behaviours than `k` there is nothing to cluster: every customer's cluster
+    is empty and the profile table has no rows (rather than k-means' warning and arbitrary groups).
+    """
     features = behaviour_features(summary)
     logged = np.log1p(features[["purchases", "net_value", "days_since_last", "tenure_days"]])
-    matrix = StandardScaler().fit_transform(np.column_stack([logged, features["refund_share"]]))
+    matrix = StandardScaler().fit_transform(np.column_stack([logged, features["refund_share"]])) \
+        if len(features) else np.empty((0, 5))
+    if len(np.unique(matrix, axis=0)) < settings.k:
+        empty = pd.Series(pd.array([None] * len(summary), dtype="Int64"), index=summary.index, name="cluster")
+        return empty, pd.DataFrame(columns=PROFILE_COLUMNS)
     model = KMeans(n_clusters=settings.k, n_init=10, random_state=settings.seed).fit(matrix)
     raw = pd.Series(model.labels_, index=summary.index)
     value_order = features["net_value"].groupby(raw).mean().sort_values(ascending=False).index

@@ -19,6 +19,7 @@ from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from fidelis.errors import NoDataError
 
@@ -33,8 +34,10 @@ SECONDS_PER_DAY = 86_400
 class AnalyticsInputs:
     """The warehouse tables and the instant (exclusive, UTC) that analytics look up to.
 
-    `data_start` is the first order's instant: a period that begins before its day is not covered
-    by the data in full, so it is not `complete` (a first quarter that holds only its last month).
+    The data cover `data_start` (the first order's instant) to `data_end` (midnight after the last
+    order's day, or the as-of instant if earlier): a period that begins before the first order's
+    day or ends after `data_end` is not covered in full, so it is not `complete` (a first quarter
+    that holds only its last month; months after the last export under a far as-of date).
     """
 
     orders: ir.Table
@@ -43,6 +46,7 @@ class AnalyticsInputs:
     as_of: datetime
     reporting_currency: str
     data_start: datetime | None = None
+    data_end: datetime | None = None
     prepared: dict[str, ir.Table] = field(default_factory=dict, compare=False, repr=False)
 
     def release(self) -> None:
@@ -70,19 +74,21 @@ def inputs_from_backend(backend, *, reporting_currency: str, as_of: datetime | d
     reads them instead of recompiling and re-running the same windows and anti-joins.
     """
     orders = backend.table("orders")
-    customers = backend.table("customers")
-    feedback = backend.table("feedback")
-    latest = orders.aggregate(latest=orders.ordered_at.max()).to_pandas()["latest"].iloc[0]
-    if latest is None or latest != latest:  # None or NaT
+    span = orders.aggregate(first=orders.ordered_at.min(), latest=orders.ordered_at.max()).to_pandas().iloc[0]
+    if pd.isna(span["latest"]):
         raise NoDataError("the warehouse has no orders yet; load some with `fidelis ingest`")
-    cutoff = _as_of_instant(as_of) if as_of is not None else _midnight_after(latest.to_pydatetime())
-    first = orders.aggregate(first=orders.ordered_at.min()).to_pandas()["first"].iloc[0].to_pydatetime()
-    if cutoff <= _as_utc(first):
-        last_day = (cutoff - timedelta(microseconds=1)).date()
+    first, latest = _as_utc(span["first"].to_pydatetime()), _as_utc(span["latest"].to_pydatetime())
+    cutoff = _as_of_instant(as_of) if as_of is not None else _midnight_after(latest)
+    last_day = (cutoff - timedelta(microseconds=1)).date()
+    if cutoff <= first:
         raise NoDataError(f"no orders up to the as-of date {last_day:%Y-%m-%d} "
                           f"(the first order is on {first:%Y-%m-%d})")
-    inputs = AnalyticsInputs(orders=orders, customers=customers, feedback=feedback, as_of=cutoff,
-                             reporting_currency=reporting_currency, data_start=_as_utc(first))
+    inputs = AnalyticsInputs(orders=orders, customers=backend.table("customers"), feedback=backend.table("feedback"),
+                             as_of=cutoff, reporting_currency=reporting_currency, data_start=first,
+                             data_end=min(cutoff, _midnight_after(latest)))
+    if purchases(inputs).count().to_pandas() == 0:
+        raise NoDataError(f"no purchase by a known customer up to {last_day:%Y-%m-%d}: the orders are guest "
+                          "orders, returns or cancellations, which give no customer figures")
     return prepared(inputs) if prepare else inputs
 
 

@@ -31,7 +31,7 @@ from fidelis.analytics.inputs import (
     purchases,
     refunds,
 )
-from fidelis.analytics.numbers import RATE_DIGITS, as_decimal, cents, money_per, rate, running_sums
+from fidelis.analytics.numbers import RATE_DIGITS, as_decimal, as_float, cents, money_per, rate, running_sums
 from fidelis.analytics.periods import index_of, period_end, period_label, period_index, period_start
 from fidelis.domain.markets import UNKNOWN_MARKET
 from fidelis.errors import NoDataError
@@ -173,7 +173,9 @@ def _feedback_counts(inputs: AnalyticsInputs, by: Dimension | None, period: Peri
 
 def assemble_kpis(parts: dict, *, inputs: AnalyticsInputs, config: AnalyticsConfig, by: Dimension | None,
                   period: Period) -> pd.DataFrame:
-    first = int(parts["orders"]["period_index"].min())
+    # The grid starts at the first purchase or refund: a refund dated before any purchase (a credit
+    # note for an order placed before the data begin) still counts in its own period.
+    first = int(min(frame["period_index"].min() for frame in (parts["orders"], parts["refunds"]) if len(frame)))
     last = index_of(inputs.observation_end_day, period)
     grid = pd.MultiIndex.from_product([parts["groups"], range(first, last + 1)], names=["group", "period_index"])
     table = pd.DataFrame(index=grid)
@@ -233,7 +235,7 @@ def _ratios(table: pd.DataFrame) -> None:
 
 def loyalty_components(row, index: LoyaltyIndex) -> dict[str, float]:
     """Each weighted index component that has data, on a 0-100 scale (see docs/metrics.md)."""
-    values = {name: _present(getattr(row, name)) for name in index.weights}
+    values = {name: as_float(getattr(row, name)) for name in index.weights}
     scaled = {}
     for name, value in values.items():
         if value is None:
@@ -245,11 +247,6 @@ def loyalty_components(row, index: LoyaltyIndex) -> dict[str, float]:
         else:
             scaled[name] = 100.0 * value
     return scaled
-
-
-def _present(value) -> float | None:
-    """A metric value as a float, or None when it is empty (None or NaN)."""
-    return None if value is None or value != value else float(value)
 
 
 def _loyalty_index(row, index: LoyaltyIndex) -> float | None:
@@ -286,7 +283,8 @@ def _describe_periods(table: pd.DataFrame, period: Period, inputs: AnalyticsInpu
     table["period"] = [period_label(i, period) for i in indexes]
     table["period_start"] = [period_start(i, period) for i in indexes]
     covered_from = inputs.data_start.date() if inputs.data_start else date.min
-    table["complete"] = [period_start(i, period) >= covered_from and period_end(i, period) <= inputs.as_of.date()
+    covered_to = (inputs.data_end or inputs.as_of).date()
+    table["complete"] = [period_start(i, period) >= covered_from and period_end(i, period) <= covered_to
                          for i in indexes]
 
 

@@ -7,12 +7,33 @@ digits; a zero denominator gives an empty value (None), never NaN or infinity.
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pandas as pd
 
 CENT = Decimal("0.01")
 RATE_DIGITS = 6
+
+
+def is_empty(value: Any) -> bool:
+    """No value: None, NaN or an infinity, pandas' NA or NaT. The one test every layer uses."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    try:
+        return bool(value != value)  # numpy NaN and NaT scalars
+    except (TypeError, ValueError):
+        return True
+
+
+def as_float(value: Any) -> float | None:
+    """A float for arithmetic and plotting, or None when the value is empty."""
+    return None if is_empty(value) else float(value)
 
 
 def as_decimal(value) -> Decimal:
@@ -33,7 +54,7 @@ def money_per(total, count) -> Decimal | None:
 
 def rate(numerator, denominator) -> float | None:
     """numerator / denominator rounded to six digits; None when the denominator is zero or empty."""
-    if denominator is None or denominator != denominator or not denominator:
+    if is_empty(denominator) or not denominator:
         return None
     return round(float(numerator) / float(denominator), RATE_DIGITS)
 

@@ -73,10 +73,14 @@ def with_segments(history: ir.Table, inputs: AnalyticsInputs, config: AnalyticsC
 def segment_tables(summary: ir.Table) -> dict[str, ir.Table]:
     """Aggregates of a customer summary: segments, the R x F grid, value tiers and lifecycle by market."""
     def shares(table: ir.Table) -> ir.Table:
+        """Shares of all customers and of all net value; no revenue share when the total is not
+        positive (refunds outweighing sales would flip every share's sign)."""
         everything = ibis.window()
+        total_value = table.net_value.sum().over(everything).cast("float64")
         return table.mutate(
             customer_share=table.customers.cast("float64") / table.customers.sum().over(everything).cast("float64"),
-            revenue_share=table.net_value.cast("float64") / table.net_value.sum().over(everything).cast("float64"))
+            revenue_share=ibis.ifelse(total_value > 0, table.net_value.cast("float64") / total_value,
+                                      ibis.null("float64")))
 
     by_segment = summary.group_by("segment").aggregate(
         customers=summary.customer_id.count(), net_value=summary.net_value.sum(),

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
-from fidelis.analytics.clusters import assign_clusters
+from fidelis.analytics.clusters import assign_clusters, cluster_inputs
 from fidelis.analytics.cohorts import cohort_table
 from fidelis.analytics.config import AnalyticsConfig, Period, load_analytics_config
 from fidelis.analytics.inputs import AnalyticsInputs, Dimension, inputs_from_backend
@@ -76,8 +77,7 @@ def segments(warehouse: Path | str | None = None, *, as_of: date | datetime | No
              settings: Settings | None = None) -> pd.DataFrame:
     """The customer summary with scores, segment, tier, stage and cluster; also stored in the warehouse."""
     with analytics_context(warehouse, as_of=as_of, settings=settings, writable=True) as context:
-        summary, _profiles = materialise_summary(context)
-        return summary
+        return materialise_summary(context).to_pandas()
 
 
 def targets(warehouse: Path | str | None = None, *, as_of: date | datetime | None = None,
@@ -94,25 +94,38 @@ def targets_for(context: AnalyticsContext, known: dict[Period, pd.DataFrame] | N
     return target_progress(context.config, known)
 
 
-def materialise_summary(context: AnalyticsContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write `customer_summary` (with clusters) into the warehouse; return it and the cluster profiles.
+@dataclass
+class CustomerSummary:
+    """The materialised summary as stored (Arrow, exact decimals) and the profiles of its clusters."""
+
+    table: pa.Table
+    cluster_profiles: pd.DataFrame
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer; money columns hold `Decimal`."""
+        return self.table.to_pandas()
+
+
+def materialise_summary(context: AnalyticsContext) -> CustomerSummary:
+    """Write `customer_summary` (with clusters) into the warehouse and return it.
 
     The table is built by DuckDB from the Ibis expression (exact decimal types), then given its
-    cluster column, all in one transaction: readers see the previous summary or the new one.
+    cluster column, all in one transaction: readers see the previous summary or the new one. It
+    comes back as Arrow, so a million rows reach the exports without a Python object per value.
     """
     query = ibis.to_sql(customer_summary(context.inputs, context.config), dialect="duckdb")
     with context.warehouse.transaction() as con:
         con.execute(f"CREATE OR REPLACE TABLE {SUMMARY_TABLE} AS {query}")
-        # Through Arrow, so that DECIMAL money arrives as Decimal (`.df()` would make it float).
-        summary = con.execute(f"SELECT * FROM {SUMMARY_TABLE} ORDER BY customer_id").arrow().read_all().to_pandas()
-        clusters, profiles = assign_clusters(summary, context.config.clusters)
-        con.register("_fidelis_clusters", pd.DataFrame({"customer_id": summary["customer_id"], "cluster": clusters}))
+        table = con.execute(f"SELECT * FROM {SUMMARY_TABLE} ORDER BY customer_id").arrow().read_all()
+        clusters, profiles = assign_clusters(cluster_inputs(table), context.config.clusters)
+        con.register("_fidelis_clusters", pa.table({"customer_id": table["customer_id"],
+                                                    "cluster": pa.array(clusters, type=pa.int32())}))
         con.execute(f"ALTER TABLE {SUMMARY_TABLE} ADD COLUMN cluster INTEGER")
         con.execute(f"UPDATE {SUMMARY_TABLE} s SET cluster = c.cluster FROM _fidelis_clusters c "
                     "WHERE s.customer_id = c.customer_id")
         con.unregister("_fidelis_clusters")
-    summary["cluster"] = clusters
-    return summary, profiles
+    table = table.append_column("cluster", pa.array(clusters, type=pa.int32()))
+    return CustomerSummary(table=table, cluster_profiles=profiles)
 
 
 def summary_aggregates(context: AnalyticsContext) -> dict[str, pd.DataFrame]:
@@ -134,11 +147,11 @@ class Analysis:
     kpis_country_quarter: pd.DataFrame
     kpis_channel_quarter: pd.DataFrame | None
     cohorts: pd.DataFrame
-    summary: pd.DataFrame
+    summary: pa.Table
     cluster_profiles: pd.DataFrame
     targets: pd.DataFrame
     quality: dict
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame | pa.Table] = field(default_factory=dict)
 
 
 def analyse(context: AnalyticsContext) -> Analysis:
@@ -149,7 +162,8 @@ def analyse(context: AnalyticsContext) -> Analysis:
         channel_quarter = kpi_table(inputs, config, by="channel", period="quarter")
     except NoDataError:
         channel_quarter = None
-    summary, profiles = materialise_summary(context)
+    summary = materialise_summary(context)
+    profiles = summary.cluster_profiles
     analysis = Analysis(
         as_of=inputs.as_of,
         reporting_currency=inputs.reporting_currency,
@@ -159,7 +173,7 @@ def analyse(context: AnalyticsContext) -> Analysis:
         kpis_country_quarter=kpi_table(inputs, config, by="country", period="quarter"),
         kpis_channel_quarter=channel_quarter,
         cohorts=cohort_table(inputs),
-        summary=summary,
+        summary=summary.table,
         cluster_profiles=profiles,
         targets=targets_for(context, {"quarter": market_quarter}),
         quality=warehouse_quality(context.warehouse.con),
@@ -171,7 +185,7 @@ def analyse(context: AnalyticsContext) -> Analysis:
         "kpis_country_quarter": analysis.kpis_country_quarter,
         **({"kpis_channel_quarter": channel_quarter} if channel_quarter is not None else {}),
         "cohorts": analysis.cohorts,
-        "customer_summary": summary,
+        "customer_summary": summary.table,
         "clusters": profiles,
         "targets": analysis.targets,
         **summary_aggregates(context),

@@ -10,6 +10,7 @@ biases BG/NBD's alpha by about +5% at a million customers, so the models read th
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -28,7 +29,8 @@ from fidelis.analytics.segments import with_segments
 from fidelis.domain.markets import UNKNOWN_MARKET
 
 SUMMARY_TABLE = "customer_summary"
-MONEY_MEAN = dt.Decimal(18, 4)  # means of money stay decimals (DuckDB would divide into a double)
+MONEY_MEAN = dt.Decimal(18, 4)
+TEN_THOUSANDTHS = 10_000  # money is stored to 4 places
 
 
 def customer_history(inputs: AnalyticsInputs) -> ir.Table:
@@ -83,10 +85,23 @@ def _derived_columns(table: ir.Table, inputs: AnalyticsInputs) -> ir.Table:
         refunds=table.refunds.fill_null(0),
         refunds_value=refunds_value,
         net_value=net_value,
-        monetary_mean=(net_value / table.purchases).cast(MONEY_MEAN),
-        monetary_repeat_mean=ibis.ifelse(frequency > 0, table.repeat_sales_value / frequency, ibis.null())
-        .cast(MONEY_MEAN),
+        monetary_mean=money_per_count(net_value, table.purchases),
+        monetary_repeat_mean=ibis.ifelse(frequency > 0, money_per_count(table.repeat_sales_value, frequency),
+                                         ibis.null(MONEY_MEAN)),
     )
+
+
+def money_per_count(total: ir.DecimalValue, count: ir.IntegerValue) -> ir.DecimalValue:
+    """total / count to 4 places, half away from zero, in integer arithmetic.
+
+    DuckDB divides decimals as doubles; counting in ten-thousandths and dividing integers keeps a
+    mean of money exact on every backend (the integers stay far below 2**53).
+    """
+    units = (total * TEN_THOUSANDTHS).cast("int64")
+    magnitude = (units.abs() * 2 + count) // (count * 2)
+    signed = ibis.ifelse(units < 0, -magnitude, magnitude)
+    wide = dt.Decimal(22, 4)  # both factors of one type: the product n x 0.0001 is exact in any backend
+    return (signed.cast(wide) * ibis.literal(Decimal("0.0001"), type=wide)).cast(MONEY_MEAN)
 
 
 def customer_summary(inputs: AnalyticsInputs, config: AnalyticsConfig) -> ir.Table:

@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 
 from fidelis.analytics.config import AnalyticsConfig, Period, Target
+from fidelis.analytics.numbers import as_float
 from fidelis.analytics.periods import parse_period_label, period_end
 
 STATUSES = ("achieved", "on track", "behind", "in progress", "no data")
@@ -40,9 +41,12 @@ def _progress(target: Target, kpis: pd.DataFrame) -> dict:
     if baseline_row is None:
         return {**row, "note": f"no complete {target.period} with orders to take as the baseline"
                 if target.baseline_period is None else f"baseline period {target.baseline_period} is outside the data"}
+    if complete.empty:
+        return {**row, "baseline_period": baseline_row["period"], "baseline": as_float(baseline_row[target.metric]),
+                "note": f"no complete {target.period} yet to measure the current value"}
     current_row = complete.iloc[-1]
-    baseline = _number(baseline_row[target.metric])
-    current = _number(current_row[target.metric])
+    baseline = as_float(baseline_row[target.metric])
+    current = as_float(current_row[target.metric])
     row.update(baseline_period=baseline_row["period"], baseline=baseline, current_period=current_row["period"],
                current=current)
     if baseline is None:
@@ -67,10 +71,6 @@ def _baseline_row(target: Target, market: pd.DataFrame, complete: pd.DataFrame) 
         return match.iloc[0] if not match.empty else None
     with_orders = complete[complete["orders"] > 0]
     return with_orders.iloc[0] if not with_orders.empty else None
-
-
-def _number(value) -> float | None:
-    return None if value is None or value != value else float(value)
 
 
 def _status(target: Target, goal: float, baseline: float, current: float, progress: float | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -14,6 +13,7 @@ import typer
 from rich.table import Table
 
 from fidelis.analytics.cohorts import retention_matrix
+from fidelis.analytics.numbers import is_empty
 from fidelis.analytics.service import analyse, analytics_context, kpis, materialise_summary, summary_aggregates
 from fidelis.analytics.service import cohorts as cohort_frame
 from fidelis.analytics.service import targets as target_frame
@@ -149,22 +149,23 @@ def segments_command(
     json_output: JsonOption = False,
 ) -> None:
     """RFM segments, value tiers, lifecycle stages and behavioural clusters; stores `customer_summary`."""
-    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
-        raise InputError(f"--output: {output} must end in .csv or .parquet")
+    if output is not None:
+        check_output_file(output, "--output", (".csv", ".parquet"))
     with progress_steps("segments", enabled=not json_output) as step, \
             analytics_context(warehouse_path(warehouse), as_of=parse_as_of(as_of), writable=True) as context:
         step("customer summary")
-        summary, profiles = materialise_summary(context)
+        summary = materialise_summary(context)
         step("aggregates")
         tables = summary_aggregates(context)
         as_of_instant = context.inputs.as_of
     if output is not None:
-        write_table(summary, output)
+        _write_output(summary.table, output)
+    customers, profiles = summary.table.num_rows, summary.cluster_profiles
     if json_output:
-        print_json({"as_of": as_of_instant, "customers": len(summary), **{k: records(v) for k, v in tables.items()},
+        print_json({"as_of": as_of_instant, "customers": customers, **{k: records(v) for k, v in tables.items()},
                     "clusters": records(profiles), **({"output": str(output)} if output else {})})
         return
-    stdout.print(f"{len(summary):,} customers with purchases, as of {as_of_instant:%Y-%m-%d %H:%M} UTC")
+    stdout.print(f"{customers:,} customers with purchases, as of {as_of_instant:%Y-%m-%d %H:%M} UTC")
     stdout.print(_frame_table(tables["segments"], "RFM segments",
                               {"segment": "text", "customers": "count", "customer_share": "rate",
                                "net_value": "money", "revenue_share": "rate", "recency_days_mean": "number",
@@ -179,6 +180,40 @@ def segments_command(
                                "days_since_last_median": "number"}))
     if output is not None:
         stdout.print(f"customer summary written to {output}")
+
+
+def check_output_file(path: Path, option: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an unusable output file before any work is done, naming the option."""
+    if path.suffix.lower() not in suffixes:
+        raise InputError(f"{option}: {path} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise InputError(f"{option}: {path} is a folder")
+    _check_parents_are_folders(path, option)
+
+
+def check_output_folder(path: Path, option: str) -> None:
+    """Refuse an output folder that is a file, or lies under one, before any work is done."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option}: {path} is a file, not a folder")
+    _check_parents_are_folders(path, option)
+
+
+def _check_parents_are_folders(path: Path, option: str) -> None:
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{option}: {parent} is a file, not a folder")
+
+
+def _write_output(table, path: Path) -> None:
+    from fidelis.report.exports import write_table
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_table(table, path)
+    except OSError as exc:
+        raise InputError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
 
 
 @handles_errors
@@ -219,6 +254,7 @@ def analyze_command(
     from fidelis.ingest.service import ingest_paths
     from fidelis.report import write_report
 
+    check_output_folder(out, "--out")
     target = warehouse or out / "warehouse.duckdb"
     with progress_steps("analyze", enabled=not json_output) as step:
         loads = ingest_paths(paths or [], warehouse_path=target, settings=get_settings(), progress=step)
@@ -226,7 +262,10 @@ def analyze_command(
         with analytics_context(target, as_of=parse_as_of(as_of), writable=True) as context:
             analysis = analyse(context)
         step("writing the report")
-        files = write_report(analysis, out)
+        try:
+            files = write_report(analysis, out)
+        except OSError as exc:
+            raise InputError(f"--out: cannot write the report into {out}: {exc.strerror or exc}") from None
     if json_output:
         print_json({"warehouse": str(target), "report": str(files.html), "tables": [str(p) for p in files.exports],
                     "as_of": analysis.as_of, "loads": [load.to_dict() for load in loads]})
@@ -240,7 +279,7 @@ def analyze_command(
 
 def shown(value: Any, kind: str) -> str:
     """A cell for people: '–' for no data, never 'nan'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if is_empty(value):
         return "–"
     if kind == "text":
         return str(value)
@@ -270,10 +309,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def json_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
+    if is_empty(value):
         return None
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, (datetime, date, pd.Timestamp)):
@@ -281,17 +318,3 @@ def json_value(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return json_value(value.item())
     return value
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """The summary as CSV or Parquet, written to a temporary name first so a failure leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        if path.suffix.lower() == ".csv":
-            frame.to_csv(partial, index=False)
-        else:
-            frame.to_parquet(partial, index=False)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -7,10 +7,14 @@ and an empty one is rendered by the template as a dash with a "no data" tooltip.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from fidelis.analytics.numbers import as_float as as_number
+from fidelis.analytics.numbers import is_empty
+
+__all__ = ["DASH", "EMPTY", "Shown", "as_number", "is_empty"]
 
 DASH = "–"
 CENT = Decimal("0.01")
@@ -29,25 +33,6 @@ class Shown:
 
 
 EMPTY = Shown(empty=True)
-
-
-def is_empty(value: Any) -> bool:
-    """None, NaN, pandas' NA/NaT: anything that means "no value"."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, Decimal):
-        return value.is_nan()
-    try:
-        return bool(value != value)  # NaT, pd.NA (raises on pd.NA's bool)
-    except (TypeError, ValueError):
-        return True
-
-
-def as_number(value: Any) -> float | None:
-    """A float for arithmetic and plotting, or None when the value is empty."""
-    return None if is_empty(value) else float(value)
 
 
 def percent(value: Any, digits: int = 1) -> Shown:

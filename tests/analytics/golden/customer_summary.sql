@@ -223,18 +223,76 @@ FROM (
       COALESCE("t24"."refunds", 0) AS "refunds",
       COALESCE("t24"."refunds_value", 0) AS "refunds_value",
       "t24"."sales_value" - COALESCE("t24"."refunds_value", 0) AS "net_value",
-      CAST((
-        "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
-      ) / "t24"."purchases" AS DECIMAL(18, 4)) AS "monetary_mean",
-      CAST(CASE
+      CAST(CAST(CASE
+        WHEN CAST((
+          "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
+        ) * 10000 AS BIGINT) < 0
+        THEN -(
+          CAST(FLOOR(
+            (
+              (
+                ABS(
+                  CAST((
+                    "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
+                  ) * 10000 AS BIGINT)
+                ) * 2
+              ) + "t24"."purchases"
+            ) / (
+              "t24"."purchases" * 2
+            )
+          ) AS BIGINT)
+        )
+        ELSE CAST(FLOOR(
+          (
+            (
+              ABS(
+                CAST((
+                  "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
+                ) * 10000 AS BIGINT)
+              ) * 2
+            ) + "t24"."purchases"
+          ) / (
+            "t24"."purchases" * 2
+          )
+        ) AS BIGINT)
+      END AS DECIMAL(22, 4)) * CAST(0.0001 AS DECIMAL(22, 4)) AS DECIMAL(18, 4)) AS "monetary_mean",
+      CASE
         WHEN (
           "t24"."purchases" - 1
         ) > 0
-        THEN "t24"."repeat_sales_value" / (
-          "t24"."purchases" - 1
-        )
-        ELSE NULL
-      END AS DECIMAL(18, 4)) AS "monetary_repeat_mean"
+        THEN CAST(CAST(CASE
+          WHEN CAST("t24"."repeat_sales_value" * 10000 AS BIGINT) < 0
+          THEN -(
+            CAST(FLOOR(
+              (
+                (
+                  ABS(CAST("t24"."repeat_sales_value" * 10000 AS BIGINT)) * 2
+                ) + (
+                  "t24"."purchases" - 1
+                )
+              ) / (
+                (
+                  "t24"."purchases" - 1
+                ) * 2
+              )
+            ) AS BIGINT)
+          )
+          ELSE CAST(FLOOR(
+            (
+              (
+                ABS(CAST("t24"."repeat_sales_value" * 10000 AS BIGINT)) * 2
+              ) + (
+                "t24"."purchases" - 1
+              )
+            ) / (
+              (
+                "t24"."purchases" - 1
+              ) * 2
+            )
+          ) AS BIGINT)
+        END AS DECIMAL(22, 4)) * CAST(0.0001 AS DECIMAL(22, 4)) AS DECIMAL(18, 4))
+        ELSE CAST(NULL AS DECIMAL(18, 4))
+      END AS "monetary_repeat_mean"
     FROM (
       SELECT
         "t23"."customer_id",
