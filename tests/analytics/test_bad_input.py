@@ -12,14 +12,15 @@ from pathlib import Path
 
 import ibis
 import pytest
+from tests.analytics.golden_data import AS_OF, build_golden_warehouse, build_warehouse
 from typer.testing import CliRunner
 
 import fidelis.analytics as fa
+from fidelis.domain.markets import load_market_config
 from fidelis.cli.app import app
 from fidelis.config import get_settings
 from fidelis.errors import ConfigError, NoDataError
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import AS_OF, build_golden_warehouse, build_warehouse
 
 DEFAULT_TOML = resources.files("fidelis").joinpath("data/analytics.toml").read_text(encoding="utf-8")
 WITHOUT_TARGETS = DEFAULT_TOML.split("[[targets]]", 1)[0]
@@ -81,9 +82,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_bundled_file_is_valid() -> None:
+def test_the_bundled_file_is_valid_with_the_bundled_markets() -> None:
     config = fa.load_analytics_config()
-    assert config.checked_for("EUR") is config
+    assert config.checked_for("EUR", load_market_config().markets) is config
 
 
 def test_unknown_key(tmp_path: Path) -> None:
@@ -113,12 +114,21 @@ def test_rules_must_cover_every_score(tmp_path: Path) -> None:
         fa.load_analytics_config(write(tmp_path, DEFAULT_TOML.replace(lost, "")))
 
 
-def test_value_tiers_in_another_currency(tmp_path: Path) -> None:
-    path = write(tmp_path, DEFAULT_TOML.replace("[value_tiers]\n", '[value_tiers]\ncurrency = "USD"\n'))
+MARKETS = ("North America", "Europe", "United Kingdom", "Southeast Asia")
+
+
+def test_amounts_in_another_currency(tmp_path: Path) -> None:
+    path = write(tmp_path, 'currency = "USD"\n' + DEFAULT_TOML)
     config = fa.load_analytics_config(path)
-    assert config.checked_for("USD") is config
-    with pytest.raises(ConfigError, match=r"value_tiers\.currency is USD .* EUR"):
-        config.checked_for("EUR")
+    assert config.checked_for("USD", MARKETS) is config
+    with pytest.raises(ConfigError, match=r"currency is USD but the warehouse reports in EUR"):
+        config.checked_for("EUR", MARKETS)
+
+
+def test_a_target_in_an_unknown_market(tmp_path: Path) -> None:
+    path = write(tmp_path, DEFAULT_TOML.replace('market = "Europe"', 'market = "Eurpoe"'))
+    with pytest.raises(ConfigError, match=r"targets\[1\]\.market: 'Eurpoe' is not a market; choose one of"):
+        fa.load_analytics_config(path).checked_for("EUR", MARKETS)
 
 
 # ---------------------------------------------------------------- through the command line

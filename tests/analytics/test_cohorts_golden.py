@@ -12,10 +12,10 @@ from decimal import Decimal as D
 
 import ibis
 import pytest
+from tests.analytics.golden_data import AS_OF, build_golden_warehouse, mismatches
 
 import fidelis.analytics as fa
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import AS_OF, build_golden_warehouse, mismatches
 
 
 @pytest.fixture(scope="module")

@@ -22,16 +22,15 @@ Loyalty index (default weights): 0.3 x 100 x repeat rate + 0.3 x min(100, 100 x 
 
 from __future__ import annotations
 
-from decimal import Decimal as D
-
 import gc
+from decimal import Decimal as D
 
 import ibis
 import pytest
+from tests.analytics.golden_data import AS_OF, EMPTY, build_golden_warehouse, is_empty, mismatches
 
 import fidelis.analytics as fa
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import AS_OF, EMPTY, build_golden_warehouse, is_empty, mismatches
 
 METRICS = (
     "customer_base", "customers_active", "customers_new", "customers_repeat", "customers_retained", "orders",

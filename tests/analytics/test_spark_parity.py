@@ -15,14 +15,20 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
+from tests.analytics.golden_data import AS_OF, build_golden_warehouse
+from tests.analytics.spark_support import spark_backend_from_duckdb
 
-from fidelis.analytics import cohort_table, customer_summary, inputs_from_backend, kpi_table, load_analytics_config
+from fidelis.analytics import (
+    cohort_table,
+    customer_summary,
+    inputs_from_backend,
+    kpi_table,
+    load_analytics_config,
+)
 from fidelis.config import Settings
 from fidelis.demo import bundled_sample
 from fidelis.ingest.service import ingest_file
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import AS_OF, build_golden_warehouse
-from tests.analytics.spark_support import spark_backend_from_duckdb
 
 TABLES = ["orders", "customers", "feedback"]
 CASES = [(None, "month"), ("market", "month"), ("market", "quarter"), ("country", "quarter"), ("channel", "year")]

@@ -27,10 +27,10 @@ from decimal import Decimal as D
 import ibis
 import pandas as pd
 import pytest
+from tests.analytics.golden_data import AS_OF, EMPTY, build_golden_warehouse, mismatches
 
 import fidelis.analytics as fa
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import AS_OF, EMPTY, build_golden_warehouse, mismatches
 
 
 def utc(text: str) -> pd.Timestamp:

@@ -24,12 +24,19 @@ from decimal import Decimal
 import ibis
 import pandas as pd
 import pytest
+from tests.analytics.golden_data import (
+    AS_OF,
+    EMPTY,
+    build_golden_warehouse,
+    build_warehouse,
+    is_empty,
+    mismatches,
+)
 
 import fidelis.analytics as fa
 from fidelis.analytics.config import AnalyticsConfig
 from fidelis.analytics.targets import target_progress
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import AS_OF, EMPTY, build_golden_warehouse, build_warehouse, is_empty, mismatches
 
 TARGETS = [
     # 0. lift, no baseline_period: 2023-04 began before the first order (2023-04-10), so it is not

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.report.report_data import build_analysis
 
 from fidelis.analytics.service import Analysis
-from tests.report.report_data import build_analysis
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ import dataclasses
 from html.parser import HTMLParser
 
 import pandas as pd
+from tests.report.report_data import empty_analysis
 
 from fidelis.report.html import kpi_tiles, latest_quarter, render_report, rfm_note
-from tests.report.report_data import empty_analysis
 
 
 class _Text(HTMLParser):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.report.report_data import empty_analysis
 
 from fidelis.report import ReportFiles, write_report
-from tests.report.report_data import empty_analysis
 
 
 def _analysis(**tables: pd.DataFrame):

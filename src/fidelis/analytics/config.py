@@ -7,7 +7,6 @@ operator can fix the file without reading code.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from datetime import date
 from importlib import resources
@@ -16,12 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fidelis.analytics.metrics import TARGETABLE_METRICS, Period
+from fidelis.analytics.periods import is_period_label, parse_period_label
+from fidelis.domain.markets import UNKNOWN_MARKET
 from fidelis.domain.money import validate_currency_code
 from fidelis.errors import ConfigError
 
-Period = Literal["month", "quarter", "year"]
 SCORES = range(1, 6)
-_PERIOD_LABEL = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
 
 
 class _Strict(BaseModel):
@@ -31,12 +31,6 @@ class _Strict(BaseModel):
 class ValueTiers(_Strict):
     high_above: float = Field(500, ge=0, description="net value above this is 'high'")
     low_below: float = Field(200, ge=0, description="net value below this is 'low'")
-    currency: str | None = None
-
-    @field_validator("currency")
-    @classmethod
-    def _iso(cls, value: str | None) -> str | None:
-        return validate_currency_code(value) if value is not None else None
 
     @model_validator(mode="after")
     def _ordered(self) -> ValueTiers:
@@ -108,8 +102,6 @@ class Target(_Strict):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, metric: str) -> str:
-        from fidelis.analytics.kpis import TARGETABLE_METRICS
-
         if metric not in TARGETABLE_METRICS:
             raise ValueError(f"'{metric}' is not a KPI; choose one of {', '.join(TARGETABLE_METRICS)}")
         return metric
@@ -117,7 +109,7 @@ class Target(_Strict):
     @field_validator("baseline_period")
     @classmethod
     def _label(cls, label: str | None) -> str | None:
-        if label is not None and not _PERIOD_LABEL.match(label):
+        if label is not None and not is_period_label(label):
             raise ValueError("must look like 2024, 2024-Q1 or 2024-03")
         return label
 
@@ -125,18 +117,24 @@ class Target(_Strict):
     def _one_goal(self) -> Target:
         if (self.lift is None) == (self.value is None):
             raise ValueError("give exactly one of 'lift' (relative) or 'value' (absolute)")
-        if self.baseline_period is not None and _granularity(self.baseline_period) != self.period:
+        if self.baseline_period is not None and parse_period_label(self.baseline_period)[1] != self.period:
             raise ValueError(f"baseline_period '{self.baseline_period}' is not a {self.period}")
         return self
 
 
 class AnalyticsConfig(_Strict):
+    currency: str | None = None  # of the amounts in this file (value tiers, clv_scale); None: the warehouse's
     value_tiers: ValueTiers = ValueTiers()
     lifecycle: Lifecycle = Lifecycle()
     rfm_segments: tuple[SegmentRule, ...]
     clusters: Clusters = Clusters()
     loyalty_index: LoyaltyIndex = LoyaltyIndex()
     targets: tuple[Target, ...] = ()
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        return validate_currency_code(value) if value is not None else None
 
     @model_validator(mode="after")
     def _rules_cover_every_score(self) -> AnalyticsConfig:
@@ -147,20 +145,19 @@ class AnalyticsConfig(_Strict):
                         raise ValueError(f"rfm_segments: no rule matches r={r}, f={f}, m={m}")
         return self
 
-    def checked_for(self, reporting_currency: str) -> AnalyticsConfig:
-        """The config, refused when its value tiers were written for another currency."""
-        stated = self.value_tiers.currency
-        if stated is not None and stated != reporting_currency:
+    def checked_for(self, reporting_currency: str, markets: tuple[str, ...]) -> AnalyticsConfig:
+        """The config, refused when its amounts are in another currency than the warehouse's or a
+        target names a market that the markets file does not define (a typo would read as no data)."""
+        if self.currency is not None and self.currency != reporting_currency:
             raise ConfigError(
-                f"value_tiers.currency is {stated} but the warehouse reports in {reporting_currency}; "
-                "restate the thresholds in the reporting currency")
+                f"currency is {self.currency} but the warehouse reports in {reporting_currency}; "
+                "restate value_tiers and loyalty_index.clv_scale in the reporting currency")
+        known = set(markets) | {UNKNOWN_MARKET}
+        for number, target in enumerate(self.targets):
+            if target.market not in known:
+                raise ConfigError(f"targets[{number}].market: '{target.market}' is not a market; "
+                                  f"choose one of {', '.join(markets)}")
         return self
-
-
-def _granularity(label: str) -> Period:
-    if "-Q" in label:
-        return "quarter"
-    return "month" if "-" in label else "year"
 
 
 def load_analytics_config(path: Path | None = None) -> AnalyticsConfig:

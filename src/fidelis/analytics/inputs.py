@@ -55,6 +55,12 @@ class AnalyticsInputs:
             table.release()
         self.prepared.clear()
 
+    def __enter__(self) -> AnalyticsInputs:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
     @property
     def as_of_epoch_seconds(self) -> int:
         return int(self.as_of.timestamp())
@@ -71,7 +77,8 @@ def inputs_from_backend(backend, *, reporting_currency: str, as_of: datetime | d
 
     With `prepare` (the default), purchases, refunds and the feedback window are computed once into
     temporary tables of the backend (Ibis `cache`): every KPI, cohort and summary aggregate then
-    reads them instead of recompiling and re-running the same windows and anti-joins.
+    reads them instead of recompiling and re-running the same windows and anti-joins. Release them
+    before the connection closes: `with inputs_from_backend(...) as inputs:` does.
     """
     orders = backend.table("orders")
     span = orders.aggregate(first=orders.ordered_at.min(), latest=orders.ordered_at.max()).to_pandas().iloc[0]

@@ -11,6 +11,7 @@ the cent; it never passes through a float before rounding.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from fidelis.analytics.config import AnalyticsConfig, LoyaltyIndex, Period
+from fidelis.analytics.config import AnalyticsConfig, LoyaltyIndex
 from fidelis.analytics.inputs import (
     ALL_GROUP,
     UNKNOWN_GROUP,
@@ -31,56 +32,58 @@ from fidelis.analytics.inputs import (
     purchases,
     refunds,
 )
+from fidelis.analytics.metrics import CHANGE_METRICS, FLOAT_METRICS, MONEY_METRICS, Period
 from fidelis.analytics.numbers import RATE_DIGITS, as_decimal, as_float, cents, money_per, rate, running_sums
-from fidelis.analytics.periods import index_of, period_end, period_label, period_index, period_start
+from fidelis.analytics.periods import index_of, period_end, period_index, period_label, period_start
 from fidelis.domain.markets import UNKNOWN_MARKET
 from fidelis.errors import NoDataError
 
+#: Counts summed by the backend (some only feed ratios and are not in the output).
 COUNT_COLUMNS = (
     "customers_active", "customers_new", "customers_repeat", "customers_retained", "customers_entering",
     "orders", "inter_purchase_gaps", "refund_documents", "feedback_responses", "nps_responses",
     "nps_promoters", "nps_detractors", "csat_responses", "csat_satisfied", "complaints",
 )
 MONEY_SUM_COLUMNS = ("sales_value", "refunds_value")
-RATE_METRICS = (
-    "repeat_purchase_rate", "retention_rate", "active_rate", "return_rate_orders", "return_rate_value",
-    "complaint_rate", "csat",
-)
-MONEY_METRICS = ("sales_value", "refunds_value", "net_revenue", "aov", "clv_historical")
-OTHER_METRICS = ("purchase_frequency", "avg_inter_purchase_days", "nps", "loyalty_index")
-TARGETABLE_METRICS = RATE_METRICS + MONEY_METRICS + OTHER_METRICS + (
-    "customers_active", "customers_new", "orders", "customer_base")
-#: Columns that get `<name>_previous` and `<name>_change` (value minus the previous period's).
-CHANGE_METRICS = (
-    "customers_active", "customers_new", "orders", "net_revenue", "aov", "purchase_frequency",
-    "repeat_purchase_rate", "retention_rate", "active_rate", "clv_historical", "return_rate_orders",
-    "return_rate_value", "complaint_rate", "nps", "csat", "avg_inter_purchase_days", "loyalty_index",
-)
 
 
 def kpi_table(inputs: AnalyticsInputs, config: AnalyticsConfig, *, by: Dimension | None = None,
               period: Period = "month") -> pd.DataFrame:
     """One row per group and period, every metric of docs/metrics.md, oldest period first."""
     parts = kpi_aggregates(inputs, by=by, period=period)
-    if by == "channel" and set(parts["groups"]) <= {UNKNOWN_GROUP}:
+    if by == "channel" and set(parts.groups) <= {UNKNOWN_GROUP}:
         raise NoDataError("no order has a channel; `--by channel` needs a channel column in the source")
     return assemble_kpis(parts, inputs=inputs, config=config, by=by, period=period)
 
 
-def kpi_aggregates(inputs: AnalyticsInputs, *, by: Dimension | None, period: Period) -> dict:
-    """The backend's share of the work: small per-(group, period) tables, executed to pandas."""
+@dataclass
+class KpiParts:
+    """What the backend returns: small per-(group, period) tables, and every group seen."""
+
+    customers: pd.DataFrame
+    entering: pd.DataFrame
+    orders: pd.DataFrame
+    refunds: pd.DataFrame
+    feedback: pd.DataFrame
+    groups: list[str] = field(default_factory=list)
+
+    def frames(self) -> list[pd.DataFrame]:
+        return [self.customers, self.entering, self.orders, self.refunds, self.feedback]
+
+
+def kpi_aggregates(inputs: AnalyticsInputs, *, by: Dimension | None, period: Period) -> KpiParts:
+    """The backend's share of the work, executed to pandas."""
     bought = purchases(inputs)
     bought = bought.mutate(group=group_of_order(bought, by), period_index=period_index(bought.ordered_at, period))
-    frames = {
-        "customers": _customer_counts(bought, period).to_pandas(),
-        "entering": _entering_counts(bought).to_pandas(),
-        "orders": _order_sums(bought).to_pandas(),
-        "refunds": _refund_sums(inputs, by, period).to_pandas(),
-        "feedback": _feedback_counts(inputs, by, period).to_pandas(),
-    }
-    groups = sorted(set().union(*(set(frame["group"]) for frame in frames.values())))
-    frames["groups"] = groups
-    return frames
+    parts = KpiParts(
+        customers=_customer_counts(bought, period).to_pandas(),
+        entering=_entering_counts(bought).to_pandas(),
+        orders=_order_sums(bought).to_pandas(),
+        refunds=_refund_sums(inputs, by, period).to_pandas(),
+        feedback=_feedback_counts(inputs, by, period).to_pandas(),
+    )
+    parts.groups = sorted(set().union(*(set(frame["group"]) for frame in parts.frames())))
+    return parts
 
 
 def _customer_counts(bought: ir.Table, period: Period) -> ir.Table:
@@ -171,16 +174,15 @@ def _feedback_counts(inputs: AnalyticsInputs, by: Dimension | None, period: Peri
 
 # ---------------------------------------------------------------- assembly (small tables, pandas)
 
-def assemble_kpis(parts: dict, *, inputs: AnalyticsInputs, config: AnalyticsConfig, by: Dimension | None,
+def assemble_kpis(parts: KpiParts, *, inputs: AnalyticsInputs, config: AnalyticsConfig, by: Dimension | None,
                   period: Period) -> pd.DataFrame:
     # The grid starts at the first purchase or refund: a refund dated before any purchase (a credit
     # note for an order placed before the data begin) still counts in its own period.
-    first = int(min(frame["period_index"].min() for frame in (parts["orders"], parts["refunds"]) if len(frame)))
+    first = int(min(frame["period_index"].min() for frame in (parts.orders, parts.refunds) if len(frame)))
     last = index_of(inputs.observation_end_day, period)
-    grid = pd.MultiIndex.from_product([parts["groups"], range(first, last + 1)], names=["group", "period_index"])
+    grid = pd.MultiIndex.from_product([parts.groups, range(first, last + 1)], names=["group", "period_index"])
     table = pd.DataFrame(index=grid)
-    for name in ("customers", "entering", "orders", "refunds", "feedback"):
-        frame = parts[name]
+    for frame in parts.frames():
         frame = frame[frame["period_index"].between(first, last)]
         table = table.join(frame.set_index(["group", "period_index"]), how="left")
     table = table.reset_index()
@@ -252,7 +254,7 @@ def loyalty_components(row, index: LoyaltyIndex) -> dict[str, float]:
 def _loyalty_index(row, index: LoyaltyIndex) -> float | None:
     components = loyalty_components(row, index)
     weight = sum(index.weights[name] for name in components)
-    if not components or weight == 0 or getattr(row, "customers_active") == 0:
+    if not components or weight == 0 or row.customers_active == 0:
         return None
     return round(sum(index.weights[name] * value for name, value in components.items()) / weight, 2)
 
@@ -286,9 +288,6 @@ def _describe_periods(table: pd.DataFrame, period: Period, inputs: AnalyticsInpu
     covered_to = (inputs.data_end or inputs.as_of).date()
     table["complete"] = [period_start(i, period) >= covered_from and period_end(i, period) <= covered_to
                          for i in indexes]
-
-
-FLOAT_METRICS = RATE_METRICS + OTHER_METRICS
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:

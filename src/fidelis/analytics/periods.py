@@ -7,13 +7,17 @@ every Ibis backend, where interval arithmetic on timestamps does not.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import ibis.expr.types as ir
 
-from fidelis.analytics.config import Period
+from fidelis.analytics.metrics import PERIODS, Period
 
-PERIODS: tuple[Period, ...] = ("month", "quarter", "year")
+__all__ = ["PERIODS", "Period", "index_of", "is_period_label", "parse_period_label", "period_end", "period_index",
+           "period_label", "period_start"]
+
+_LABEL = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
 
 
 def period_index(moment: ir.TimestampValue, period: Period) -> ir.IntegerValue:
@@ -51,6 +55,10 @@ def period_label(index: int, period: Period) -> str:
     if period == "quarter":
         return f"{index // 4:04d}-Q{index % 4 + 1}"
     return f"{index:04d}"
+
+
+def is_period_label(label: str) -> bool:
+    return bool(_LABEL.match(label))
 
 
 def parse_period_label(label: str) -> tuple[int, Period]:

@@ -20,14 +20,16 @@ import pyarrow as pa
 
 from fidelis.analytics.clusters import assign_clusters, cluster_inputs
 from fidelis.analytics.cohorts import cohort_table
-from fidelis.analytics.config import AnalyticsConfig, Period, load_analytics_config
+from fidelis.analytics.config import AnalyticsConfig, load_analytics_config
 from fidelis.analytics.inputs import AnalyticsInputs, Dimension, inputs_from_backend
 from fidelis.analytics.kpis import kpi_table
+from fidelis.analytics.metrics import Period
 from fidelis.analytics.numbers import decimals_to_cents
-from fidelis.analytics.summary import SUMMARY_TABLE, customer_summary
 from fidelis.analytics.segments import in_display_order, segment_tables
+from fidelis.analytics.summary import SUMMARY_TABLE, customer_summary
 from fidelis.analytics.targets import target_progress
 from fidelis.config import Settings, get_settings
+from fidelis.domain.markets import load_market_config
 from fidelis.errors import NoDataError
 from fidelis.ingest.quality import warehouse_quality
 from fidelis.warehouse import Warehouse, open_warehouse
@@ -50,7 +52,7 @@ def analytics_context(warehouse: Path | str | None = None, *, as_of: date | date
     path = Path(warehouse) if warehouse is not None else settings.warehouse
     config = load_analytics_config(settings.analytics_file)
     with open_warehouse(path, create=False, read_only=not writable) as wh:
-        config = config.checked_for(wh.reporting_currency)
+        config = config.checked_for(wh.reporting_currency, load_market_config(settings.markets_file).markets)
         inputs = inputs_from_backend(ibis.duckdb.from_connection(wh.con), reporting_currency=wh.reporting_currency,
                                      as_of=as_of)
         try:

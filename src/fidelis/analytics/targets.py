@@ -13,7 +13,8 @@ from datetime import date
 
 import pandas as pd
 
-from fidelis.analytics.config import AnalyticsConfig, Period, Target
+from fidelis.analytics.config import AnalyticsConfig, Target
+from fidelis.analytics.metrics import Period
 from fidelis.analytics.numbers import as_float
 from fidelis.analytics.periods import parse_period_label, period_end
 
@@ -45,6 +46,10 @@ def _progress(target: Target, kpis: pd.DataFrame) -> dict:
         return {**row, "baseline_period": baseline_row["period"], "baseline": as_float(baseline_row[target.metric]),
                 "note": f"no complete {target.period} yet to measure the current value"}
     current_row = complete.iloc[-1]
+    if current_row["period_start"] < baseline_row["period_start"]:
+        return {**row, "baseline_period": baseline_row["period"], "current_period": current_row["period"],
+                "note": f"the baseline period {baseline_row['period']} is after the latest complete "
+                        f"{target.period}, {current_row['period']}"}
     baseline = as_float(baseline_row[target.metric])
     current = as_float(current_row[target.metric])
     row.update(baseline_period=baseline_row["period"], baseline=baseline, current_period=current_row["period"],

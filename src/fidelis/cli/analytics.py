@@ -14,11 +14,24 @@ from rich.table import Table
 
 from fidelis.analytics.cohorts import retention_matrix
 from fidelis.analytics.numbers import is_empty
-from fidelis.analytics.service import analyse, analytics_context, kpis, materialise_summary, summary_aggregates
+from fidelis.analytics.service import (
+    analyse,
+    analytics_context,
+    kpis,
+    materialise_summary,
+    summary_aggregates,
+)
 from fidelis.analytics.service import cohorts as cohort_frame
 from fidelis.analytics.service import targets as target_frame
 from fidelis.cli.common import (
-    JsonOption, WarehouseOption, handles_errors, print_json, progress_steps, stderr, stdout, warehouse_path,
+    JsonOption,
+    WarehouseOption,
+    handles_errors,
+    print_json,
+    progress_steps,
+    stderr,
+    stdout,
+    warehouse_path,
 )
 from fidelis.errors import InputError
 

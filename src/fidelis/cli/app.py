@@ -5,7 +5,11 @@ from __future__ import annotations
 import typer
 
 from fidelis.cli.analytics import (
-    analyze_command, cohorts_command, kpis_command, segments_command, targets_command,
+    analyze_command,
+    cohorts_command,
+    kpis_command,
+    segments_command,
+    targets_command,
 )
 from fidelis.cli.customers import explain_command
 from fidelis.cli.demo import demo_command

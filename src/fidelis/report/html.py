@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import plotly.offline
 from markupsafe import Markup
 
-from fidelis.analytics.kpis import MONEY_METRICS, RATE_METRICS
+from fidelis.analytics.metrics import MONEY_METRICS, RATE_METRICS
 from fidelis.report import charts
 from fidelis.report.formatting import (
     EMPTY,
@@ -125,7 +125,7 @@ def metric_kind(metric: str) -> str:
     """How a metric is shown: rate, money, nps, index, number or count."""
     if metric in RATE_METRICS:
         return "rate"
-    if metric in MONEY_METRICS or metric == "clv_historical":
+    if metric in MONEY_METRICS:
         return "money"
     if metric == "nps":
         return "nps"
