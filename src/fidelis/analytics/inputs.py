@@ -122,9 +122,17 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+#: The order columns analytics read: a prepared copy of 4 million purchases stays narrow.
+ORDER_COLUMNS = ("order_id", "order_kind", "original_order_id", "customer_id", "ordered_at", "market",
+                 "country_code", "channel", "amount", "amount_reporting")
+FEEDBACK_COLUMNS = ("feedback_id", "customer_id", "order_id", "submitted_at", "rating", "rating_scale_max",
+                    "nps", "csat")
+
+
 def _before_as_of(inputs: AnalyticsInputs) -> ir.Table:
     orders = inputs.orders
-    return orders.filter(orders.ordered_at < ibis.literal(inputs.as_of), orders.customer_id.notnull())
+    return orders.filter(orders.ordered_at < ibis.literal(inputs.as_of),
+                         orders.customer_id.notnull()).select(*ORDER_COLUMNS)
 
 
 def voided_sales(inputs: AnalyticsInputs) -> ir.Table:
@@ -167,7 +175,7 @@ def feedback_before_as_of(inputs: AnalyticsInputs) -> ir.Table:
     if "feedback" in inputs.prepared:
         return inputs.prepared["feedback"]
     feedback = inputs.feedback
-    return feedback.filter(feedback.submitted_at < ibis.literal(inputs.as_of))
+    return feedback.filter(feedback.submitted_at < ibis.literal(inputs.as_of)).select(*FEEDBACK_COLUMNS)
 
 
 def group_of_order(orders: ir.Table, by: Dimension | None) -> ir.Value:

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 CENT = Decimal("0.01")
 RATE_DIGITS = 6
@@ -77,3 +78,14 @@ def decimals_to_cents(frame: pd.DataFrame) -> pd.DataFrame:
         if values.dtype == object and any(isinstance(value, Decimal) for value in values):
             frame[column] = [cents(value) if isinstance(value, Decimal) else value for value in values]
     return frame
+
+
+def exact_frame(table) -> pd.DataFrame:
+    """A pandas frame of an Ibis expression or Arrow table, money kept as Arrow decimals.
+
+    Converting a DECIMAL column to Python `Decimal` objects costs a Python object per value (over a
+    minute for a million-customer summary); Arrow-backed decimal columns are exact, zero-copy and
+    still behave as numbers in pandas (sums, comparisons, `astype("float64")`).
+    """
+    arrow = table if isinstance(table, pa.Table) else table.to_pyarrow()
+    return arrow.to_pandas(types_mapper=lambda kind: pd.ArrowDtype(kind) if pa.types.is_decimal(kind) else None)

@@ -24,7 +24,7 @@ from fidelis.analytics.config import AnalyticsConfig, load_analytics_config
 from fidelis.analytics.inputs import AnalyticsInputs, Dimension, inputs_from_backend
 from fidelis.analytics.kpis import kpi_table
 from fidelis.analytics.metrics import Period
-from fidelis.analytics.numbers import decimals_to_cents
+from fidelis.analytics.numbers import decimals_to_cents, exact_frame
 from fidelis.analytics.segments import in_display_order, segment_tables
 from fidelis.analytics.summary import SUMMARY_TABLE, customer_summary
 from fidelis.analytics.targets import target_progress
@@ -104,8 +104,8 @@ class CustomerSummary:
     cluster_profiles: pd.DataFrame
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per customer; money columns hold `Decimal`."""
-        return self.table.to_pandas()
+        """One row per customer; money columns are exact Arrow decimals."""
+        return exact_frame(self.table)
 
 
 def materialise_summary(context: AnalyticsContext) -> CustomerSummary:

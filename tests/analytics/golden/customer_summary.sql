@@ -1,31 +1,29 @@
 WITH "t11" AS (
   SELECT
     "t7"."order_id",
-    "t7"."source",
-    "t7"."source_order_id",
     "t7"."order_kind",
     "t7"."original_order_id",
-    "t7"."source_original_order_id",
     "t7"."customer_id",
-    "t7"."is_guest",
     "t7"."ordered_at",
-    "t7"."source_timezone",
-    "t7"."country_code",
-    "t7"."country_raw",
     "t7"."market",
+    "t7"."country_code",
     "t7"."channel",
-    "t7"."currency",
     "t7"."amount",
     "t7"."amount_reporting",
-    "t7"."fx_rate",
-    "t7"."fx_rate_date",
-    "t7"."line_count",
-    "t7"."batch_id",
     "t10"."sale_id",
     "t10"."cancelled_amount"
   FROM (
     SELECT
-      *
+      "t1"."order_id",
+      "t1"."order_kind",
+      "t1"."original_order_id",
+      "t1"."customer_id",
+      "t1"."ordered_at",
+      "t1"."market",
+      "t1"."country_code",
+      "t1"."channel",
+      "t1"."amount",
+      "t1"."amount_reporting"
     FROM "orders" AS "t1"
     WHERE
       "t1"."ordered_at" < MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC')
@@ -38,7 +36,16 @@ WITH "t11" AS (
       SUM("t6"."amount") AS "cancelled_amount"
     FROM (
       SELECT
-        *
+        "t1"."order_id",
+        "t1"."order_kind",
+        "t1"."original_order_id",
+        "t1"."customer_id",
+        "t1"."ordered_at",
+        "t1"."market",
+        "t1"."country_code",
+        "t1"."channel",
+        "t1"."amount",
+        "t1"."amount_reporting"
       FROM "orders" AS "t1"
       WHERE
         "t1"."ordered_at" < MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC')
@@ -325,26 +332,15 @@ FROM (
         FROM (
           SELECT
             "t17"."order_id",
-            "t17"."source",
-            "t17"."source_order_id",
             "t17"."order_kind",
             "t17"."original_order_id",
-            "t17"."source_original_order_id",
             "t17"."customer_id",
-            "t17"."is_guest",
             "t17"."ordered_at",
-            "t17"."source_timezone",
-            "t17"."country_code",
-            "t17"."country_raw",
             "t17"."market",
+            "t17"."country_code",
             "t17"."channel",
-            "t17"."currency",
             "t17"."amount",
             "t17"."amount_reporting",
-            "t17"."fx_rate",
-            "t17"."fx_rate_date",
-            "t17"."line_count",
-            "t17"."batch_id",
             (
               ROW_NUMBER() OVER (
                 PARTITION BY "t17"."customer_id"
@@ -360,29 +356,27 @@ FROM (
           FROM (
             SELECT
               "t7"."order_id",
-              "t7"."source",
-              "t7"."source_order_id",
               "t7"."order_kind",
               "t7"."original_order_id",
-              "t7"."source_original_order_id",
               "t7"."customer_id",
-              "t7"."is_guest",
               "t7"."ordered_at",
-              "t7"."source_timezone",
-              "t7"."country_code",
-              "t7"."country_raw",
               "t7"."market",
+              "t7"."country_code",
               "t7"."channel",
-              "t7"."currency",
               "t7"."amount",
-              "t7"."amount_reporting",
-              "t7"."fx_rate",
-              "t7"."fx_rate_date",
-              "t7"."line_count",
-              "t7"."batch_id"
+              "t7"."amount_reporting"
             FROM (
               SELECT
-                *
+                "t1"."order_id",
+                "t1"."order_kind",
+                "t1"."original_order_id",
+                "t1"."customer_id",
+                "t1"."ordered_at",
+                "t1"."market",
+                "t1"."country_code",
+                "t1"."channel",
+                "t1"."amount",
+                "t1"."amount_reporting"
               FROM "orders" AS "t1"
               WHERE
                 "t1"."ordered_at" < MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC')
@@ -414,29 +408,27 @@ FROM (
         FROM (
           SELECT
             "t8"."order_id",
-            "t8"."source",
-            "t8"."source_order_id",
             "t8"."order_kind",
             "t8"."original_order_id",
-            "t8"."source_original_order_id",
             "t8"."customer_id",
-            "t8"."is_guest",
             "t8"."ordered_at",
-            "t8"."source_timezone",
-            "t8"."country_code",
-            "t8"."country_raw",
             "t8"."market",
+            "t8"."country_code",
             "t8"."channel",
-            "t8"."currency",
             "t8"."amount",
-            "t8"."amount_reporting",
-            "t8"."fx_rate",
-            "t8"."fx_rate_date",
-            "t8"."line_count",
-            "t8"."batch_id"
+            "t8"."amount_reporting"
           FROM (
             SELECT
-              *
+              "t1"."order_id",
+              "t1"."order_kind",
+              "t1"."original_order_id",
+              "t1"."customer_id",
+              "t1"."ordered_at",
+              "t1"."market",
+              "t1"."country_code",
+              "t1"."channel",
+              "t1"."amount",
+              "t1"."amount_reporting"
             FROM "orders" AS "t1"
             WHERE
               "t1"."ordered_at" < MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC')
