@@ -16,9 +16,9 @@ from tests.analytics.golden_data import AS_OF, build_golden_warehouse, build_war
 from typer.testing import CliRunner
 
 import fidelis.analytics as fa
-from fidelis.domain.markets import load_market_config
 from fidelis.cli.app import app
 from fidelis.config import get_settings
+from fidelis.domain.markets import load_market_config
 from fidelis.errors import ConfigError, NoDataError
 from fidelis.warehouse import open_warehouse
 

@@ -10,14 +10,21 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from fidelis.analytics.inputs import ALL_GROUP, AnalyticsInputs, Dimension, group_of_order, purchases, refunds
+from fidelis.analytics.inputs import (
+    ALL_GROUP,
+    AnalyticsInputs,
+    Dimension,
+    group_of_order,
+    purchase_sequence,
+    refunds,
+)
 from fidelis.analytics.numbers import as_decimal, cents, money_per, rate, running_sums
 from fidelis.analytics.periods import index_of, period_index, period_label
 
 
 def cohort_aggregates(inputs: AnalyticsInputs, *, by: Dimension | None = None) -> dict[str, pd.DataFrame]:
     """The backend's share: per (group, cohort, month) active customers and revenue."""
-    bought = purchases(inputs)
+    bought = purchase_sequence(inputs)
     bought = bought.mutate(month=period_index(bought.ordered_at, "month"))
     cohort_of = bought.group_by("customer_id").aggregate(cohort=bought.month.min())
     if by is not None:

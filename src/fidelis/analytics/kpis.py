@@ -29,7 +29,7 @@ from fidelis.analytics.inputs import (
     epoch_days,
     feedback_before_as_of,
     group_of_order,
-    purchases,
+    purchase_sequence,
     refunds,
 )
 from fidelis.analytics.metrics import CHANGE_METRICS, FLOAT_METRICS, MONEY_METRICS, Period
@@ -73,7 +73,7 @@ class KpiParts:
 
 def kpi_aggregates(inputs: AnalyticsInputs, *, by: Dimension | None, period: Period) -> KpiParts:
     """The backend's share of the work, executed to pandas."""
-    bought = purchases(inputs)
+    bought = purchase_sequence(inputs)
     bought = bought.mutate(group=group_of_order(bought, by), period_index=period_index(bought.ordered_at, period))
     parts = KpiParts(
         customers=_customer_counts(bought, period).to_pandas(),

@@ -46,15 +46,20 @@ class AnalyticsContext:
 
 @contextlib.contextmanager
 def analytics_context(warehouse: Path | str | None = None, *, as_of: date | datetime | None = None,
-                      settings: Settings | None = None, writable: bool = False) -> Iterator[AnalyticsContext]:
-    """Open the warehouse (read-only unless the customer summary is to be written) for analytics."""
+                      settings: Settings | None = None, writable: bool = False,
+                      prepare: bool = True) -> Iterator[AnalyticsContext]:
+    """Open the warehouse (read-only unless the customer summary is to be written) for analytics.
+
+    `prepare` materialises the inputs once for the many aggregates of KPIs, cohorts and reports;
+    a command that runs the customer summary alone is faster without.
+    """
     settings = settings or get_settings()
     path = Path(warehouse) if warehouse is not None else settings.warehouse
     config = load_analytics_config(settings.analytics_file)
     with open_warehouse(path, create=False, read_only=not writable) as wh:
         config = config.checked_for(wh.reporting_currency, load_market_config(settings.markets_file).markets)
         inputs = inputs_from_backend(ibis.duckdb.from_connection(wh.con), reporting_currency=wh.reporting_currency,
-                                     as_of=as_of)
+                                     as_of=as_of, prepare=prepare)
         try:
             yield AnalyticsContext(warehouse=wh, inputs=inputs, config=config)
         finally:
@@ -78,7 +83,7 @@ def cohorts(warehouse: Path | str | None = None, *, by: Dimension | None = None,
 def segments(warehouse: Path | str | None = None, *, as_of: date | datetime | None = None,
              settings: Settings | None = None) -> pd.DataFrame:
     """The customer summary with scores, segment, tier, stage and cluster; also stored in the warehouse."""
-    with analytics_context(warehouse, as_of=as_of, settings=settings, writable=True) as context:
+    with analytics_context(warehouse, as_of=as_of, settings=settings, writable=True, prepare=False) as context:
         return materialise_summary(context).to_pandas()
 
 

@@ -22,6 +22,7 @@ from fidelis.analytics.inputs import (
     AnalyticsInputs,
     day_number,
     epoch_days,
+    first_in_time,
     purchases,
     refunds,
 )
@@ -44,7 +45,7 @@ def customer_history(inputs: AnalyticsInputs) -> ir.Table:
         first_day=day_number(bought.ordered_at).min(),
         last_day=day_number(bought.ordered_at).max(),
         sales_value=bought.amount_reporting.sum(),
-        repeat_sales_value=bought.amount_reporting.sum(where=bought.purchase_number > 1),
+        first_sale_value=first_in_time(bought.amount_reporting, bought),
     )
     refunded = refunds(inputs)
     refund_totals = refunded.group_by("customer_id").aggregate(
@@ -86,8 +87,9 @@ def _derived_columns(table: ir.Table, inputs: AnalyticsInputs) -> ir.Table:
         refunds_value=refunds_value,
         net_value=net_value,
         monetary_mean=money_per_count(net_value, table.purchases),
-        monetary_repeat_mean=ibis.ifelse(frequency > 0, money_per_count(table.repeat_sales_value, frequency),
-                                         ibis.null(MONEY_MEAN)),
+        monetary_repeat_mean=ibis.ifelse(
+            frequency > 0, money_per_count(table.sales_value - table.first_sale_value, frequency),
+            ibis.null(MONEY_MEAN)),
     )
 
 

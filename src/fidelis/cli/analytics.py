@@ -165,7 +165,8 @@ def segments_command(
     if output is not None:
         check_output_file(output, "--output", (".csv", ".parquet"))
     with progress_steps("segments", enabled=not json_output) as step, \
-            analytics_context(warehouse_path(warehouse), as_of=parse_as_of(as_of), writable=True) as context:
+            analytics_context(warehouse_path(warehouse), as_of=parse_as_of(as_of), writable=True,
+                              prepare=False) as context:
         step("customer summary")
         summary = materialise_summary(context)
         step("aggregates")

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from fidelis.cli.common import JsonOption, WarehouseOption, handles_errors, print_json, stdout, warehouse_path
-from fidelis.ingest.fx import import_fx_rates
 from fidelis.config import get_settings
+from fidelis.ingest.fx import import_fx_rates
 from fidelis.warehouse import warehouse_session
 
 

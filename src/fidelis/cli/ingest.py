@@ -9,14 +9,19 @@ import typer
 from rich.table import Table
 
 from fidelis.cli.common import (
-    JsonOption, WarehouseOption, handles_errors, print_json, progress_steps, stdout, warehouse_path,
+    JsonOption,
+    WarehouseOption,
+    handles_errors,
+    print_json,
+    progress_steps,
+    stdout,
+    warehouse_path,
 )
 from fidelis.ingest.pipeline import FATES
 from fidelis.ingest.quality import warehouse_quality
 from fidelis.ingest.service import LoadReport, ingest_paths
 from fidelis.ingest.sources import REGISTRY, SourceOptions
 from fidelis.warehouse import open_warehouse
-
 
 
 @handles_errors

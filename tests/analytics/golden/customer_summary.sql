@@ -59,180 +59,180 @@ WITH "t11" AS (
     ON "t7"."order_id" = "t10"."sale_id"
 )
 SELECT
-  "t26"."customer_id",
-  "t26"."market",
-  "t26"."country_code",
-  "t26"."first_purchase_at",
-  "t26"."last_purchase_at",
-  "t26"."purchases",
-  "t26"."frequency",
-  "t26"."recency_days",
-  "t26"."tenure_days",
-  "t26"."days_since_last",
-  "t26"."frequency_by_day",
-  "t26"."recency_by_day",
-  "t26"."tenure_by_day",
-  "t26"."sales_value",
-  "t26"."refunds",
-  "t26"."refunds_value",
-  "t26"."net_value",
-  "t26"."monetary_mean",
-  "t26"."monetary_repeat_mean",
-  "t26"."r_score",
-  "t26"."f_score",
-  "t26"."m_score",
-  CAST("t26"."r_score" AS TEXT) || CAST("t26"."f_score" AS TEXT) || CAST("t26"."m_score" AS TEXT) AS "rfm_cell",
+  "t25"."customer_id",
+  "t25"."market",
+  "t25"."country_code",
+  "t25"."first_purchase_at",
+  "t25"."last_purchase_at",
+  "t25"."purchases",
+  "t25"."frequency",
+  "t25"."recency_days",
+  "t25"."tenure_days",
+  "t25"."days_since_last",
+  "t25"."frequency_by_day",
+  "t25"."recency_by_day",
+  "t25"."tenure_by_day",
+  "t25"."sales_value",
+  "t25"."refunds",
+  "t25"."refunds_value",
+  "t25"."net_value",
+  "t25"."monetary_mean",
+  "t25"."monetary_repeat_mean",
+  "t25"."r_score",
+  "t25"."f_score",
+  "t25"."m_score",
+  CAST("t25"."r_score" AS TEXT) || CAST("t25"."f_score" AS TEXT) || CAST("t25"."m_score" AS TEXT) AS "rfm_cell",
   CASE
-    WHEN "t26"."r_score" BETWEEN 5 AND 5
-    AND "t26"."f_score" BETWEEN 4 AND 5
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 5 AND 5
+    AND "t25"."f_score" BETWEEN 4 AND 5
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Champions'
-    WHEN "t26"."r_score" BETWEEN 3 AND 4
-    AND "t26"."f_score" BETWEEN 4 AND 5
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 3 AND 4
+    AND "t25"."f_score" BETWEEN 4 AND 5
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Loyal'
-    WHEN "t26"."r_score" BETWEEN 4 AND 5
-    AND "t26"."f_score" BETWEEN 2 AND 3
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 4 AND 5
+    AND "t25"."f_score" BETWEEN 2 AND 3
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Potential loyalist'
-    WHEN "t26"."r_score" BETWEEN 5 AND 5
-    AND "t26"."f_score" BETWEEN 1 AND 1
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 5 AND 5
+    AND "t25"."f_score" BETWEEN 1 AND 1
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'New'
-    WHEN "t26"."r_score" BETWEEN 4 AND 4
-    AND "t26"."f_score" BETWEEN 1 AND 1
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 4 AND 4
+    AND "t25"."f_score" BETWEEN 1 AND 1
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Promising'
-    WHEN "t26"."r_score" BETWEEN 3 AND 3
-    AND "t26"."f_score" BETWEEN 3 AND 3
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 3 AND 3
+    AND "t25"."f_score" BETWEEN 3 AND 3
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Need attention'
-    WHEN "t26"."r_score" BETWEEN 3 AND 3
-    AND "t26"."f_score" BETWEEN 1 AND 2
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 3 AND 3
+    AND "t25"."f_score" BETWEEN 1 AND 2
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'About to sleep'
-    WHEN "t26"."r_score" BETWEEN 1 AND 2
-    AND "t26"."f_score" BETWEEN 5 AND 5
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 1 AND 2
+    AND "t25"."f_score" BETWEEN 5 AND 5
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Cannot lose'
-    WHEN "t26"."r_score" BETWEEN 1 AND 2
-    AND "t26"."f_score" BETWEEN 3 AND 4
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 1 AND 2
+    AND "t25"."f_score" BETWEEN 3 AND 4
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'At risk'
-    WHEN "t26"."r_score" BETWEEN 2 AND 2
-    AND "t26"."f_score" BETWEEN 1 AND 2
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 2 AND 2
+    AND "t25"."f_score" BETWEEN 1 AND 2
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Hibernating'
-    WHEN "t26"."r_score" BETWEEN 1 AND 1
-    AND "t26"."f_score" BETWEEN 1 AND 2
-    AND "t26"."m_score" BETWEEN 1 AND 5
+    WHEN "t25"."r_score" BETWEEN 1 AND 1
+    AND "t25"."f_score" BETWEEN 1 AND 2
+    AND "t25"."m_score" BETWEEN 1 AND 5
     THEN 'Lost'
     ELSE CAST(NULL AS TEXT)
   END AS "segment",
   CASE
-    WHEN CAST("t26"."net_value" AS DOUBLE) > 500.0
+    WHEN CAST("t25"."net_value" AS DOUBLE) > 500.0
     THEN 'high'
-    WHEN CAST("t26"."net_value" AS DOUBLE) < 200.0
+    WHEN CAST("t25"."net_value" AS DOUBLE) < 200.0
     THEN 'low'
     ELSE 'mid'
   END AS "value_tier",
   CASE
-    WHEN "t26"."tenure_days" <= 30
+    WHEN "t25"."tenure_days" <= 30
     THEN 'new'
-    WHEN "t26"."days_since_last" <= 90
+    WHEN "t25"."days_since_last" <= 90
     THEN 'active'
-    WHEN "t26"."days_since_last" <= 180
+    WHEN "t25"."days_since_last" <= 180
     THEN 'at risk'
-    WHEN "t26"."days_since_last" <= 365
+    WHEN "t25"."days_since_last" <= 365
     THEN 'dormant'
     ELSE 'churned'
   END AS "lifecycle_stage",
   MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC') AS "as_of"
 FROM (
   SELECT
-    "t25"."customer_id",
-    "t25"."market",
-    "t25"."country_code",
-    "t25"."first_purchase_at",
-    "t25"."last_purchase_at",
-    "t25"."purchases",
-    "t25"."frequency",
-    "t25"."recency_days",
-    "t25"."tenure_days",
-    "t25"."days_since_last",
-    "t25"."frequency_by_day",
-    "t25"."recency_by_day",
-    "t25"."tenure_by_day",
-    "t25"."sales_value",
-    "t25"."refunds",
-    "t25"."refunds_value",
-    "t25"."net_value",
-    "t25"."monetary_mean",
-    "t25"."monetary_repeat_mean",
+    "t24"."customer_id",
+    "t24"."market",
+    "t24"."country_code",
+    "t24"."first_purchase_at",
+    "t24"."last_purchase_at",
+    "t24"."purchases",
+    "t24"."frequency",
+    "t24"."recency_days",
+    "t24"."tenure_days",
+    "t24"."days_since_last",
+    "t24"."frequency_by_day",
+    "t24"."recency_by_day",
+    "t24"."tenure_by_day",
+    "t24"."sales_value",
+    "t24"."refunds",
+    "t24"."refunds_value",
+    "t24"."net_value",
+    "t24"."monetary_mean",
+    "t24"."monetary_repeat_mean",
     CAST(FLOOR(
       (
         (
           RANK() OVER (
             ORDER BY -(
-              "t25"."days_since_last"
+              "t24"."days_since_last"
             ) ASC
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
           ) - 1
         ) * 5
       ) / COUNT(-(
-        "t25"."days_since_last"
+        "t24"."days_since_last"
       )) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ) AS BIGINT) + 1 AS "r_score",
     CAST(FLOOR(
       (
         (
           RANK() OVER (
-            ORDER BY "t25"."purchases" ASC
+            ORDER BY "t24"."purchases" ASC
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
           ) - 1
         ) * 5
-      ) / COUNT("t25"."purchases") OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+      ) / COUNT("t24"."purchases") OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ) AS BIGINT) + 1 AS "f_score",
     CAST(FLOOR(
       (
         (
           RANK() OVER (
-            ORDER BY "t25"."net_value" ASC
+            ORDER BY "t24"."net_value" ASC
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
           ) - 1
         ) * 5
-      ) / COUNT("t25"."net_value") OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+      ) / COUNT("t24"."net_value") OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ) AS BIGINT) + 1 AS "m_score"
   FROM (
     SELECT
-      "t24"."customer_id",
-      COALESCE("t24"."market", 'Unknown') AS "market",
-      "t24"."country_code",
-      "t24"."first_purchase_at",
-      "t24"."last_purchase_at",
-      "t24"."purchases",
-      "t24"."purchases" - 1 AS "frequency",
+      "t23"."customer_id",
+      COALESCE("t23"."market", 'Unknown') AS "market",
+      "t23"."country_code",
+      "t23"."first_purchase_at",
+      "t23"."last_purchase_at",
+      "t23"."purchases",
+      "t23"."purchases" - 1 AS "frequency",
       (
-        CAST(EPOCH(CAST("t24"."last_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
+        CAST(EPOCH(CAST("t23"."last_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
       ) - (
-        CAST(EPOCH(CAST("t24"."first_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
+        CAST(EPOCH(CAST("t23"."first_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
       ) AS "recency_days",
       15218.0 - (
-        CAST(EPOCH(CAST("t24"."first_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
+        CAST(EPOCH(CAST("t23"."first_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
       ) AS "tenure_days",
       15218.0 - (
-        CAST(EPOCH(CAST("t24"."last_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
+        CAST(EPOCH(CAST("t23"."last_purchase_at" AS TIMESTAMP)) AS DOUBLE) / 86400
       ) AS "days_since_last",
-      "t24"."purchase_days" - 1 AS "frequency_by_day",
-      "t24"."last_day" - "t24"."first_day" AS "recency_by_day",
-      15217 - "t24"."first_day" AS "tenure_by_day",
-      "t24"."sales_value",
-      COALESCE("t24"."refunds", 0) AS "refunds",
-      COALESCE("t24"."refunds_value", 0) AS "refunds_value",
-      "t24"."sales_value" - COALESCE("t24"."refunds_value", 0) AS "net_value",
+      "t23"."purchase_days" - 1 AS "frequency_by_day",
+      "t23"."last_day" - "t23"."first_day" AS "recency_by_day",
+      15217 - "t23"."first_day" AS "tenure_by_day",
+      "t23"."sales_value",
+      COALESCE("t23"."refunds", 0) AS "refunds",
+      COALESCE("t23"."refunds_value", 0) AS "refunds_value",
+      "t23"."sales_value" - COALESCE("t23"."refunds_value", 0) AS "net_value",
       CAST(CAST(CASE
         WHEN CAST((
-          "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
+          "t23"."sales_value" - COALESCE("t23"."refunds_value", 0)
         ) * 10000 AS BIGINT) < 0
         THEN -(
           CAST(FLOOR(
@@ -240,12 +240,12 @@ FROM (
               (
                 ABS(
                   CAST((
-                    "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
+                    "t23"."sales_value" - COALESCE("t23"."refunds_value", 0)
                   ) * 10000 AS BIGINT)
                 ) * 2
-              ) + "t24"."purchases"
+              ) + "t23"."purchases"
             ) / (
-              "t24"."purchases" * 2
+              "t23"."purchases" * 2
             )
           ) AS BIGINT)
         )
@@ -254,32 +254,36 @@ FROM (
             (
               ABS(
                 CAST((
-                  "t24"."sales_value" - COALESCE("t24"."refunds_value", 0)
+                  "t23"."sales_value" - COALESCE("t23"."refunds_value", 0)
                 ) * 10000 AS BIGINT)
               ) * 2
-            ) + "t24"."purchases"
+            ) + "t23"."purchases"
           ) / (
-            "t24"."purchases" * 2
+            "t23"."purchases" * 2
           )
         ) AS BIGINT)
       END AS DECIMAL(22, 4)) * CAST(0.0001 AS DECIMAL(22, 4)) AS DECIMAL(18, 4)) AS "monetary_mean",
       CASE
         WHEN (
-          "t24"."purchases" - 1
+          "t23"."purchases" - 1
         ) > 0
         THEN CAST(CAST(CASE
-          WHEN CAST("t24"."repeat_sales_value" * 10000 AS BIGINT) < 0
+          WHEN CAST((
+            "t23"."sales_value" - "t23"."first_sale_value"
+          ) * 10000 AS BIGINT) < 0
           THEN -(
             CAST(FLOOR(
               (
                 (
-                  ABS(CAST("t24"."repeat_sales_value" * 10000 AS BIGINT)) * 2
+                  ABS(CAST((
+                    "t23"."sales_value" - "t23"."first_sale_value"
+                  ) * 10000 AS BIGINT)) * 2
                 ) + (
-                  "t24"."purchases" - 1
+                  "t23"."purchases" - 1
                 )
               ) / (
                 (
-                  "t24"."purchases" - 1
+                  "t23"."purchases" - 1
                 ) * 2
               )
             ) AS BIGINT)
@@ -287,13 +291,15 @@ FROM (
           ELSE CAST(FLOOR(
             (
               (
-                ABS(CAST("t24"."repeat_sales_value" * 10000 AS BIGINT)) * 2
+                ABS(CAST((
+                  "t23"."sales_value" - "t23"."first_sale_value"
+                ) * 10000 AS BIGINT)) * 2
               ) + (
-                "t24"."purchases" - 1
+                "t23"."purchases" - 1
               )
             ) / (
               (
-                "t24"."purchases" - 1
+                "t23"."purchases" - 1
               ) * 2
             )
           ) AS BIGINT)
@@ -302,102 +308,78 @@ FROM (
       END AS "monetary_repeat_mean"
     FROM (
       SELECT
-        "t23"."customer_id",
-        "t23"."first_purchase_at",
-        "t23"."last_purchase_at",
-        "t23"."purchases",
-        "t23"."purchase_days",
-        "t23"."first_day",
-        "t23"."last_day",
-        "t23"."sales_value",
-        "t23"."repeat_sales_value",
+        "t22"."customer_id",
+        "t22"."first_purchase_at",
+        "t22"."last_purchase_at",
+        "t22"."purchases",
+        "t22"."purchase_days",
+        "t22"."first_day",
+        "t22"."last_day",
+        "t22"."sales_value",
+        "t22"."first_sale_value",
         "t20"."refunds",
         "t20"."refunds_value",
         "t3"."market",
         "t3"."country_code"
       FROM (
         SELECT
-          "t21"."customer_id",
-          MIN("t21"."ordered_at") AS "first_purchase_at",
-          MAX("t21"."ordered_at") AS "last_purchase_at",
-          COUNT("t21"."order_id") AS "purchases",
+          "t17"."customer_id",
+          MIN("t17"."ordered_at") AS "first_purchase_at",
+          MAX("t17"."ordered_at") AS "last_purchase_at",
+          COUNT("t17"."order_id") AS "purchases",
           COUNT(
-            DISTINCT CAST(FLOOR(EPOCH(CAST("t21"."ordered_at" AS TIMESTAMP)) / 86400) AS BIGINT)
+            DISTINCT CAST(FLOOR(EPOCH(CAST("t17"."ordered_at" AS TIMESTAMP)) / 86400) AS BIGINT)
           ) AS "purchase_days",
-          MIN(CAST(FLOOR(EPOCH(CAST("t21"."ordered_at" AS TIMESTAMP)) / 86400) AS BIGINT)) AS "first_day",
-          MAX(CAST(FLOOR(EPOCH(CAST("t21"."ordered_at" AS TIMESTAMP)) / 86400) AS BIGINT)) AS "last_day",
-          SUM("t21"."amount_reporting") AS "sales_value",
-          SUM("t21"."amount_reporting") FILTER(WHERE
-            "t21"."purchase_number" > 1) AS "repeat_sales_value"
+          MIN(CAST(FLOOR(EPOCH(CAST("t17"."ordered_at" AS TIMESTAMP)) / 86400) AS BIGINT)) AS "first_day",
+          MAX(CAST(FLOOR(EPOCH(CAST("t17"."ordered_at" AS TIMESTAMP)) / 86400) AS BIGINT)) AS "last_day",
+          SUM("t17"."amount_reporting") AS "sales_value",
+          FIRST(
+            "t17"."amount_reporting" ORDER BY {'ordered_at': "t17"."ordered_at", 'order_id': "t17"."order_id"}
+          ) AS "first_sale_value"
         FROM (
           SELECT
-            "t17"."order_id",
-            "t17"."order_kind",
-            "t17"."original_order_id",
-            "t17"."customer_id",
-            "t17"."ordered_at",
-            "t17"."market",
-            "t17"."country_code",
-            "t17"."channel",
-            "t17"."amount",
-            "t17"."amount_reporting",
-            (
-              ROW_NUMBER() OVER (
-                PARTITION BY "t17"."customer_id"
-                ORDER BY "t17"."ordered_at" ASC, "t17"."order_id" ASC
-                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-              ) - 1
-            ) + 1 AS "purchase_number",
-            LAG("t17"."ordered_at") OVER (
-              PARTITION BY "t17"."customer_id"
-              ORDER BY "t17"."ordered_at" ASC, "t17"."order_id" ASC
-              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-            ) AS "previous_purchase_at"
+            "t7"."order_id",
+            "t7"."order_kind",
+            "t7"."original_order_id",
+            "t7"."customer_id",
+            "t7"."ordered_at",
+            "t7"."market",
+            "t7"."country_code",
+            "t7"."channel",
+            "t7"."amount",
+            "t7"."amount_reporting"
           FROM (
             SELECT
-              "t7"."order_id",
-              "t7"."order_kind",
-              "t7"."original_order_id",
-              "t7"."customer_id",
-              "t7"."ordered_at",
-              "t7"."market",
-              "t7"."country_code",
-              "t7"."channel",
-              "t7"."amount",
-              "t7"."amount_reporting"
-            FROM (
-              SELECT
-                "t1"."order_id",
-                "t1"."order_kind",
-                "t1"."original_order_id",
-                "t1"."customer_id",
-                "t1"."ordered_at",
-                "t1"."market",
-                "t1"."country_code",
-                "t1"."channel",
-                "t1"."amount",
-                "t1"."amount_reporting"
-              FROM "orders" AS "t1"
-              WHERE
-                "t1"."ordered_at" < MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC')
-                AND "t1"."customer_id" IS NOT NULL
-                AND "t1"."order_kind" = 'sale'
-            ) AS "t7"
-            ANTI JOIN (
-              SELECT
-                "t12"."order_id"
-              FROM "t11" AS "t12"
-              WHERE
-                (
-                  "t12"."amount" + "t12"."cancelled_amount"
-                ) <= 0
-            ) AS "t15"
-              ON "t7"."order_id" = "t15"."order_id"
-          ) AS "t17"
-        ) AS "t21"
+              "t1"."order_id",
+              "t1"."order_kind",
+              "t1"."original_order_id",
+              "t1"."customer_id",
+              "t1"."ordered_at",
+              "t1"."market",
+              "t1"."country_code",
+              "t1"."channel",
+              "t1"."amount",
+              "t1"."amount_reporting"
+            FROM "orders" AS "t1"
+            WHERE
+              "t1"."ordered_at" < MAKE_TIMESTAMPTZ(2011, 9, 1, 0, 0, 0.0, 'UTC')
+              AND "t1"."customer_id" IS NOT NULL
+              AND "t1"."order_kind" = 'sale'
+          ) AS "t7"
+          ANTI JOIN (
+            SELECT
+              "t12"."order_id"
+            FROM "t11" AS "t12"
+            WHERE
+              (
+                "t12"."amount" + "t12"."cancelled_amount"
+              ) <= 0
+          ) AS "t15"
+            ON "t7"."order_id" = "t15"."order_id"
+        ) AS "t17"
         GROUP BY
           1
-      ) AS "t23"
+      ) AS "t22"
       LEFT OUTER JOIN (
         SELECT
           "t18"."customer_id",
@@ -449,7 +431,7 @@ FROM (
         GROUP BY
           1
       ) AS "t20"
-        ON "t23"."customer_id" = "t20"."customer_id"
+        ON "t22"."customer_id" = "t20"."customer_id"
       LEFT OUTER JOIN (
         SELECT
           "t0"."customer_id",
@@ -457,9 +439,9 @@ FROM (
           "t0"."country_code"
         FROM "customers" AS "t0"
       ) AS "t3"
-        ON "t23"."customer_id" = "t3"."customer_id"
-    ) AS "t24"
-  ) AS "t25"
-) AS "t26"
+        ON "t22"."customer_id" = "t3"."customer_id"
+    ) AS "t23"
+  ) AS "t24"
+) AS "t25"
 ORDER BY
-  "t26"."customer_id" ASC
+  "t25"."customer_id" ASC

@@ -7,11 +7,11 @@ for every layout, so a rule (say, how a bad date is reported) is written once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fidelis.domain.money import validate_currency_code
 from fidelis.errors import InputError
