@@ -55,7 +55,7 @@ def test_a_refund_before_the_first_purchase_counts_in_its_own_month(tmp_path: Pa
     assert rows["2024-02"].clv_historical == Decimal("60.00")  # (-40 + 100) / 1 customer
 
 
-def test_money_means_round_half_up_in_exact_arithmetic(tmp_path: Path) -> None:
+def test_money_means_are_floating_point_statistics_of_exact_sums(tmp_path: Path) -> None:
     path = build_warehouse(tmp_path / "w.duckdb", customers=CUSTOMERS, orders=[
         (1, "sale", None, 1, "2024-01-05 10:00:00", "DE", EUROPE, "web", "0.0001"),
         (2, "sale", None, 1, "2024-01-06 10:00:00", "DE", EUROPE, "web", "0.0002"),
@@ -65,12 +65,11 @@ def test_money_means_round_half_up_in_exact_arithmetic(tmp_path: Path) -> None:
     ])
     summary = _analyse(path, date(2024, 1, 31),
                        lambda inputs: customer_summary(inputs, load_analytics_config()).to_pandas())
-    means = dict(zip(summary["customer_id"], summary["monetary_mean"]))
-    repeat_means = dict(zip(summary["customer_id"], summary["monetary_repeat_mean"]))
-    assert means[1] == Decimal("0.0002")      # 0.0003 / 2 = 0.00015, half up (a double gives 0.0001)
-    assert repeat_means[1] == Decimal("0.0002")
-    assert means[2] == Decimal("10.0000")     # 30.0001 / 3 = 10.0000333...
-    assert repeat_means[2] == Decimal("10.0001")  # 20.0001 / 2 = 10.00005, half up
+    rows = {row.customer_id: row for row in summary.itertuples()}
+    assert rows[1].net_value == Decimal("0.0003") and rows[2].net_value == Decimal("30.0001")  # sums exact
+    assert rows[1].monetary_mean == 0.0003 / 2 and rows[1].monetary_repeat_mean == 0.0002
+    assert rows[2].monetary_mean == pytest.approx(30.0001 / 3, abs=1e-12)
+    assert rows[2].monetary_repeat_mean == pytest.approx(20.0001 / 2, abs=1e-12)
 
 
 def test_an_as_of_far_after_the_data_leaves_the_empty_months_incomplete(tmp_path: Path) -> None:

@@ -230,81 +230,15 @@ FROM (
       COALESCE("t23"."refunds", 0) AS "refunds",
       COALESCE("t23"."refunds_value", 0) AS "refunds_value",
       "t23"."sales_value" - COALESCE("t23"."refunds_value", 0) AS "net_value",
-      CAST(CAST(CASE
-        WHEN CAST((
-          "t23"."sales_value" - COALESCE("t23"."refunds_value", 0)
-        ) * 10000 AS BIGINT) < 0
-        THEN -(
-          CAST(FLOOR(
-            (
-              (
-                ABS(
-                  CAST((
-                    "t23"."sales_value" - COALESCE("t23"."refunds_value", 0)
-                  ) * 10000 AS BIGINT)
-                ) * 2
-              ) + "t23"."purchases"
-            ) / (
-              "t23"."purchases" * 2
-            )
-          ) AS BIGINT)
-        )
-        ELSE CAST(FLOOR(
-          (
-            (
-              ABS(
-                CAST((
-                  "t23"."sales_value" - COALESCE("t23"."refunds_value", 0)
-                ) * 10000 AS BIGINT)
-              ) * 2
-            ) + "t23"."purchases"
-          ) / (
-            "t23"."purchases" * 2
-          )
-        ) AS BIGINT)
-      END AS DECIMAL(22, 4)) * CAST(0.0001 AS DECIMAL(22, 4)) AS DECIMAL(18, 4)) AS "monetary_mean",
+      CAST("t23"."sales_value" - COALESCE("t23"."refunds_value", 0) AS DOUBLE) / "t23"."purchases" AS "monetary_mean",
       CASE
         WHEN (
           "t23"."purchases" - 1
         ) > 0
-        THEN CAST(CAST(CASE
-          WHEN CAST((
-            "t23"."sales_value" - "t23"."first_sale_value"
-          ) * 10000 AS BIGINT) < 0
-          THEN -(
-            CAST(FLOOR(
-              (
-                (
-                  ABS(CAST((
-                    "t23"."sales_value" - "t23"."first_sale_value"
-                  ) * 10000 AS BIGINT)) * 2
-                ) + (
-                  "t23"."purchases" - 1
-                )
-              ) / (
-                (
-                  "t23"."purchases" - 1
-                ) * 2
-              )
-            ) AS BIGINT)
-          )
-          ELSE CAST(FLOOR(
-            (
-              (
-                ABS(CAST((
-                  "t23"."sales_value" - "t23"."first_sale_value"
-                ) * 10000 AS BIGINT)) * 2
-              ) + (
-                "t23"."purchases" - 1
-              )
-            ) / (
-              (
-                "t23"."purchases" - 1
-              ) * 2
-            )
-          ) AS BIGINT)
-        END AS DECIMAL(22, 4)) * CAST(0.0001 AS DECIMAL(22, 4)) AS DECIMAL(18, 4))
-        ELSE CAST(NULL AS DECIMAL(18, 4))
+        THEN CAST("t23"."sales_value" - "t23"."first_sale_value" AS DOUBLE) / (
+          "t23"."purchases" - 1
+        )
+        ELSE CAST(NULL AS DOUBLE)
       END AS "monetary_repeat_mean"
     FROM (
       SELECT
