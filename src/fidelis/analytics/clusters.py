@@ -12,8 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
 
 from fidelis.analytics.config import Clusters
 
@@ -50,17 +48,36 @@ def assign_clusters(summary: pd.DataFrame, settings: Clusters) -> tuple[pd.Serie
     """
     features = behaviour_features(summary)
     logged = np.log1p(features[["purchases", "net_value", "days_since_last", "tenure_days"]])
-    matrix = StandardScaler().fit_transform(np.column_stack([logged, features["refund_share"]])) \
-        if len(features) else np.empty((0, 5))
+    matrix = np.column_stack([logged, features["refund_share"]]).astype("float64")
     if len(np.unique(matrix, axis=0)) < settings.k:
         empty = pd.Series(pd.array([None] * len(summary), dtype="Int64"), index=summary.index, name="cluster")
         return empty, pd.DataFrame(columns=PROFILE_COLUMNS)
-    model = KMeans(n_clusters=settings.k, n_init=10, random_state=settings.seed).fit(matrix)
-    raw = pd.Series(model.labels_, index=summary.index)
+    raw = pd.Series(_kmeans_labels(matrix, settings), index=summary.index)
     value_order = features["net_value"].groupby(raw).mean().sort_values(ascending=False).index
     renumber = {old: new for new, old in enumerate(value_order, start=1)}
     clusters = raw.map(renumber).rename("cluster")
     return clusters, _profiles(features, clusters)
+
+
+FIT_SAMPLE_MAX = 100_000
+
+
+def _kmeans_labels(matrix: np.ndarray, settings: Clusters) -> np.ndarray:
+    """k-means labels: fitted on at most 100,000 customers drawn with the seed, then every
+    customer assigned to the nearest centre (the centres of a large random sample are those of the
+    whole base, at a fraction of the time). One thread: on a shared two-core machine, k-means'
+    OpenMP threads spin against DuckDB's and run twenty times slower (0.1 s against 2 s for 3,300
+    customers)."""
+    # Imported here: scikit-learn takes two seconds to import, which every command would pay.
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    scaled = StandardScaler().fit_transform(matrix)
+    rows = np.sort(np.random.default_rng(settings.seed).permutation(len(scaled))[:FIT_SAMPLE_MAX])
+    with threadpool_limits(limits=1):
+        model = KMeans(n_clusters=settings.k, n_init=10, random_state=settings.seed).fit(scaled[rows])
+        return model.predict(scaled)
 
 
 def _profiles(features: pd.DataFrame, clusters: pd.Series) -> pd.DataFrame:
