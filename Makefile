@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast install lock bench clean
+.PHONY: demo test test-fast install lock bench bench-summary clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/summary_bench.py
+
+bench-summary: $(STAMP)
+	$(BIN)/python bench/summary_bench.py
 
 # Re-resolve the pinned set from pyproject.toml's ranges into a fresh environment, then freeze it.
 lock:
