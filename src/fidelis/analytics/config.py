@@ -7,9 +7,7 @@ operator can fix the file without reading code.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +18,7 @@ from fidelis.analytics.periods import is_period_label, parse_period_label
 from fidelis.domain.markets import UNKNOWN_MARKET
 from fidelis.domain.money import validate_currency_code
 from fidelis.errors import ConfigError
+from fidelis.tomlfiles import describe_validation, read_config_toml
 
 SCORES = range(1, 6)
 
@@ -162,32 +161,8 @@ class AnalyticsConfig(_Strict):
 
 def load_analytics_config(path: Path | None = None) -> AnalyticsConfig:
     """Read and validate an analytics TOML file (default: the bundled one)."""
-    if path is None:
-        text = resources.files("fidelis").joinpath("data/analytics.toml").read_text(encoding="utf-8")
-        where = "built-in analytics.toml"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read analytics file {path}: {exc.strerror}") from exc
-        where = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: invalid TOML: {exc}") from exc
+    data, where = read_config_toml(path, bundled="analytics.toml", kind="analytics")
     try:
         return AnalyticsConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    """'targets[1].lift: Input should be greater than -1' for each problem, joined."""
-    problems = []
-    for error in exc.errors():
-        key = ""
-        for part in error["loc"]:
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{key}: {message}" if key else message)
-    return "; ".join(problems)
+        raise ConfigError(f"{where}: {describe_validation(exc)}") from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 Period = Literal["month", "quarter", "year"]
-PERIODS: tuple[Period, ...] = ("month", "quarter", "year")
 
 #: Shares between 0 and 1 (return_rate_orders can exceed 1).
 RATE_METRICS = (

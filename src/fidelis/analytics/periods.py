@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 
 import ibis.expr.types as ir
 
-from fidelis.analytics.metrics import PERIODS, Period
+from fidelis.analytics.metrics import Period
 
-__all__ = ["PERIODS", "Period", "index_of", "is_period_label", "parse_period_label", "period_end", "period_index",
+__all__ = ["Period", "index_of", "is_period_label", "parse_period_label", "period_end", "period_index",
            "period_label", "period_start"]
 
 _LABEL = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")

@@ -7,14 +7,13 @@ a table so that the warehouse can join it instead of calling Python per row.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import pycountry
 
 from fidelis.errors import ConfigError
+from fidelis.tomlfiles import read_config_toml
 
 UNKNOWN_MARKET = "Unknown"
 
@@ -44,19 +43,7 @@ class MarketConfig:
 
 def load_market_config(path: Path | None = None) -> MarketConfig:
     """Read a markets TOML file (default: the bundled one) and validate it."""
-    if path is None:
-        text = resources.files("fidelis").joinpath("data/markets.toml").read_text(encoding="utf-8")
-        where = "built-in markets.toml"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read markets file {path}: {exc.strerror}") from exc
-        where = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: invalid TOML: {exc}") from exc
+    data, where = read_config_toml(path, bundled="markets.toml", kind="markets")
     return _parse_market_config(data, where)
 
 

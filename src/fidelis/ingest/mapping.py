@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fidelis.domain.money import validate_currency_code
 from fidelis.errors import MappingError
 from fidelis.ingest.fields import FIELDS_BY_DATASET
+from fidelis.tomlfiles import describe_validation
 
 # Canonical field names a mapping may use per dataset (the staging names minus internals).
 MAPPABLE_FIELDS: dict[str, dict[str, str]] = {
@@ -155,13 +156,4 @@ def load_mapping(path: Path) -> Mapping:
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
-        raise MappingError(f"mapping file {path}: {_describe(exc)}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{key}: {message}" if key else message)
-    return "; ".join(problems)
+        raise MappingError(f"mapping file {path}: {describe_validation(exc)}") from None
