@@ -101,11 +101,14 @@ def inputs_from_backend(backend, *, reporting_currency: str, as_of: datetime | d
 
 
 def prepared(inputs: AnalyticsInputs) -> AnalyticsInputs:
-    """The same inputs with purchases (in sequence), refunds and feedback as temporary tables."""
+    """The same inputs with purchases (in sequence), refunds, feedback and each customer's first
+    purchases as temporary tables."""
     sequence = purchase_sequence(inputs).cache()
     tables = {"purchase_sequence": sequence, "purchases": sequence, "refunds": refunds(inputs).cache(),
               "feedback": feedback_before_as_of(inputs).cache()}
-    return replace(inputs, prepared=tables)
+    with_sequence = replace(inputs, prepared=tables)
+    tables["customer_firsts"] = customer_firsts(with_sequence).cache()
+    return with_sequence
 
 
 def _as_of_instant(value: datetime | date) -> datetime:
@@ -168,6 +171,18 @@ def purchase_sequence(inputs: AnalyticsInputs) -> ir.Table:
     return bought.mutate(
         purchase_number=ibis.row_number().over(by_customer) + 1,
         previous_purchase_at=bought.ordered_at.lag().over(by_customer),
+    )
+
+
+def customer_firsts(inputs: AnalyticsInputs) -> ir.Table:
+    """Per customer, the instants of the first and the second purchase (None for one-time buyers):
+    what makes a customer new, and repeat, in a period, whichever grouping is asked for."""
+    if "customer_firsts" in inputs.prepared:
+        return inputs.prepared["customer_firsts"]
+    sequence = purchase_sequence(inputs)
+    return sequence.group_by("customer_id").aggregate(
+        first_purchase_at=sequence.ordered_at.min(),
+        second_purchase_at=sequence.ordered_at.min(where=sequence.purchase_number == 2),
     )
 
 

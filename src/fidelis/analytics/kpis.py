@@ -26,6 +26,7 @@ from fidelis.analytics.inputs import (
     UNKNOWN_GROUP,
     AnalyticsInputs,
     Dimension,
+    customer_firsts,
     epoch_days,
     feedback_before_as_of,
     group_of_order,
@@ -76,7 +77,7 @@ def kpi_aggregates(inputs: AnalyticsInputs, *, by: Dimension | None, period: Per
     bought = purchase_sequence(inputs)
     bought = bought.mutate(group=group_of_order(bought, by), period_index=period_index(bought.ordered_at, period))
     parts = KpiParts(
-        customers=_customer_counts(bought, period).to_pandas(),
+        customers=_customer_counts(bought, customer_firsts(inputs), period).to_pandas(),
         entering=_entering_counts(bought).to_pandas(),
         orders=_order_sums(bought).to_pandas(),
         refunds=_refund_sums(inputs, by, period).to_pandas(),
@@ -86,13 +87,10 @@ def kpi_aggregates(inputs: AnalyticsInputs, *, by: Dimension | None, period: Per
     return parts
 
 
-def _customer_counts(bought: ir.Table, period: Period) -> ir.Table:
+def _customer_counts(bought: ir.Table, firsts: ir.Table, period: Period) -> ir.Table:
     """Active, new, repeat and retained customers per (group, period)."""
-    firsts = bought.group_by("customer_id").aggregate(
-        first_index=period_index(bought.ordered_at.min(), period),
-        second_at=bought.ordered_at.min(where=bought.purchase_number == 2),
-    )
-    firsts = firsts.mutate(second_index=period_index(firsts.second_at, period)).drop("second_at")
+    firsts = firsts.select("customer_id", first_index=period_index(firsts.first_purchase_at, period),
+                           second_index=period_index(firsts.second_purchase_at, period))
     active = bought.group_by(["group", "period_index", "customer_id"]).aggregate()
     earlier = active.select(customer_id_before="customer_id", group_before="group",
                             next_index=active.period_index + 1)
