@@ -88,3 +88,11 @@ class MissingFxRateError(FidelisError, ValueError):
 
 class NoDataError(FidelisError, ValueError):
     """The warehouse holds nothing to compute on (no orders, or none before the as-of date)."""
+
+
+class ModelError(FidelisError, ValueError):
+    """A model cannot be fitted to, or applied to, the data given.
+
+    Too few customers, no repeat buyers, all-zero spend, a horizon <= 0, a cutoff outside the
+    data, or a fit that did not converge: the message says which, and nothing is written.
+    """
