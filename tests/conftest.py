@@ -52,6 +52,17 @@ def shared_file():
     return _shared_file
 
 
+@pytest.fixture(scope="session")
+def online_retail_warehouse(tmp_path_factory: pytest.TempPathFactory, shared_file) -> Path:
+    """The nine months of Online Retail in a GBP warehouse (treat as read-only: copy before writing)."""
+    from fidelis.ingest.service import ingest_file
+
+    warehouse = tmp_path_factory.mktemp("online_retail") / "warehouse.duckdb"
+    settings = Settings(reporting_currency="GBP", environment="test")
+    ingest_file(shared_file("online_retail_2010-12_2011-08.csv.gz"), warehouse_path=warehouse, settings=settings)
+    return warehouse
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -88,8 +88,11 @@ def run_demo(
 
 def _write_report(warehouse: Path, out_dir: Path, settings: Settings) -> Path:
     from fidelis.analytics.service import analyse, analytics_context
+    from fidelis.models.overview import predictions_for_report
     from fidelis.report import write_report
 
     with analytics_context(warehouse, settings=settings, writable=True) as context:
         analysis = analyse(context)
+    analysis.add_predictions(predictions_for_report(warehouse, as_of=analysis.as_of, summary=analysis.summary,
+                                                    settings=settings))
     return write_report(analysis, out_dir).html

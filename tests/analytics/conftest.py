@@ -1,4 +1,4 @@
-"""Warehouses shared by the analytics tests: the Online Retail file, loaded once per session."""
+"""The analytics tests' golden-file check (the Online Retail warehouse is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fidelis.config import Settings
-from fidelis.ingest.service import ingest_file
-
 GOLDEN = Path(__file__).parent / "golden"
-
-
-@pytest.fixture(scope="session")
-def online_retail_warehouse(tmp_path_factory: pytest.TempPathFactory, shared_file) -> Path:
-    """The nine months of Online Retail in a GBP warehouse (treat as read-only: copy before writing)."""
-    warehouse = tmp_path_factory.mktemp("online_retail_analytics") / "warehouse.duckdb"
-    settings = Settings(reporting_currency="GBP", environment="test")
-    ingest_file(shared_file("online_retail_2010-12_2011-08.csv.gz"), warehouse_path=warehouse, settings=settings)
-    return warehouse
 
 
 @pytest.fixture(scope="session")

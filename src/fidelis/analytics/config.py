@@ -88,6 +88,31 @@ class LoyaltyIndex(_Strict):
         return weights
 
 
+class RiskBands(_Strict):
+    """Churn probability thresholds: below `watch_from` is 'low', below `at_risk_from` 'watch', else 'at risk'."""
+
+    watch_from: float = Field(0.4, gt=0, lt=1)
+    at_risk_from: float = Field(0.7, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskBands:
+        if self.watch_from >= self.at_risk_from:
+            raise ValueError("watch_from must be below at_risk_from")
+        return self
+
+
+class Models(_Strict):
+    """Defaults of the CLV and churn models (each has a command-line option that overrides it)."""
+
+    clv_model: Literal["bgnbd", "pareto-nbd"] = "bgnbd"
+    clv_horizon_days: int = Field(365, ge=1, le=3650)
+    discount_rate_annual: float = Field(0.10, ge=0, lt=1)
+    margin: float = Field(1.0, gt=0, le=1, description="share of revenue that is profit, for CLV")
+    churn_horizon_days: int = Field(90, ge=1, le=730)
+    risk_bands: RiskBands = RiskBands()
+    at_risk_list_size: int = Field(50, ge=1, le=100_000)
+
+
 class Target(_Strict):
     market: str = Field(min_length=1)
     metric: str
@@ -128,6 +153,7 @@ class AnalyticsConfig(_Strict):
     rfm_segments: tuple[SegmentRule, ...]
     clusters: Clusters = Clusters()
     loyalty_index: LoyaltyIndex = LoyaltyIndex()
+    models: Models = Models()
     targets: tuple[Target, ...] = ()
 
     @field_validator("currency")

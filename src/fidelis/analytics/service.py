@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -159,6 +160,12 @@ class Analysis:
     targets: pd.DataFrame
     quality: dict
     tables: dict[str, pd.DataFrame | pa.Table] = field(default_factory=dict)
+    predictions: Any = None  # fidelis.models.overview.Predictions, added by the report's caller
+
+    def add_predictions(self, predictions: Any) -> None:
+        """Attach the models' results (computed after the analytics, on the same warehouse) and their tables."""
+        self.predictions = predictions
+        self.tables.update(predictions.tables())
 
 
 def analyse(context: AnalyticsContext) -> Analysis:

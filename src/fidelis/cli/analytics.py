@@ -173,22 +173,22 @@ def segments_command(
         tables = summary_aggregates(context)
         as_of_instant = context.inputs.as_of
     if output is not None:
-        _write_output(summary.table, output)
+        write_output(summary.table, output)
     customers, profiles = summary.table.num_rows, summary.cluster_profiles
     if json_output:
         print_json({"as_of": as_of_instant, "customers": customers, **{k: records(v) for k, v in tables.items()},
                     "clusters": records(profiles), **({"output": str(output)} if output else {})})
         return
     stdout.print(f"{customers:,} customers with purchases, as of {as_of_instant:%Y-%m-%d %H:%M} UTC")
-    stdout.print(_frame_table(tables["segments"], "RFM segments",
+    stdout.print(frame_table(tables["segments"], "RFM segments",
                               {"segment": "text", "customers": "count", "customer_share": "rate",
                                "net_value": "money", "revenue_share": "rate", "recency_days_mean": "number",
                                "purchases_mean": "number"}))
-    stdout.print(_frame_table(tables["value_tiers"], "value tiers by market",
+    stdout.print(frame_table(tables["value_tiers"], "value tiers by market",
                               {"market": "text", "value_tier": "text", "customers": "count", "net_value": "money"}))
-    stdout.print(_frame_table(tables["lifecycle"], "lifecycle stages by market",
+    stdout.print(frame_table(tables["lifecycle"], "lifecycle stages by market",
                               {"market": "text", "lifecycle_stage": "text", "customers": "count"}))
-    stdout.print(_frame_table(profiles, "behavioural clusters",
+    stdout.print(frame_table(profiles, "behavioural clusters",
                               {"cluster": "count", "label": "text", "customers": "count", "share": "rate",
                                "revenue_share": "rate", "purchases_median": "number",
                                "days_since_last_median": "number"}))
@@ -220,7 +220,7 @@ def _check_parents_are_folders(path: Path, option: str) -> None:
         raise InputError(f"{option}: {parent} is a file, not a folder")
 
 
-def _write_output(table, path: Path) -> None:
+def write_output(table, path: Path) -> None:
     from fidelis.report.exports import write_table
 
     try:
@@ -244,7 +244,7 @@ def targets_command(
     if table.empty:
         stdout.print("no targets are set; add [[targets]] to the analytics file (see docs/metrics.md)")
         return
-    stdout.print(_frame_table(table, "targets", {
+    stdout.print(frame_table(table, "targets", {
         "market": "text", "metric": "text", "baseline_period": "text", "baseline": "number", "target": "number",
         "current_period": "text", "current": "number", "progress": "rate", "status": "text"}))
     for row in table.itertuples(index=False):
@@ -261,11 +261,14 @@ def analyze_command(
     as_of: AsOfOption = None,
     warehouse: Annotated[Path | None, typer.Option(
         "--warehouse", "-w", help="Warehouse to load into and analyse (default: OUT/warehouse.duckdb).")] = None,
+    models: Annotated[bool, typer.Option(
+        "--models/--no-models", help="Fit the CLV and churn models for the report's predictions section.")] = True,
     json_output: JsonOption = False,
 ) -> None:
     """Load files, compute every analytics table, and write a self-contained HTML report plus CSV/Parquet."""
     from fidelis.config import get_settings
     from fidelis.ingest.service import ingest_paths
+    from fidelis.models.overview import predictions_for_report
     from fidelis.report import write_report
 
     check_output_folder(out, "--out")
@@ -275,6 +278,9 @@ def analyze_command(
         step("computing analytics")
         with analytics_context(target, as_of=parse_as_of(as_of), writable=True) as context:
             analysis = analyse(context)
+        if models:  # after the analytics connection is closed: the models open the warehouse themselves
+            analysis.add_predictions(predictions_for_report(target, as_of=analysis.as_of, summary=analysis.summary,
+                                                            progress=step))
         step("writing the report")
         try:
             files = write_report(analysis, out)
@@ -305,10 +311,12 @@ def shown(value: Any, kind: str) -> str:
         return f"{float(value):.1%}"
     if kind == "nps":
         return f"{float(value):+.1f}"
+    if kind == "estimate":  # a model parameter or metric: significant digits, whatever its scale
+        return f"{float(value):.6g}"
     return f"{float(value):,.2f}"
 
 
-def _frame_table(frame: pd.DataFrame, title: str, columns: dict[str, str]) -> Table:
+def frame_table(frame: pd.DataFrame, title: str, columns: dict[str, str]) -> Table:
     view = Table(title=title)
     for column, kind in columns.items():
         view.add_column(column.replace("_", " "), justify="left" if kind == "text" else "right")

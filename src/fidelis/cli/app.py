@@ -15,6 +15,7 @@ from fidelis.cli.customers import explain_command
 from fidelis.cli.demo import demo_command
 from fidelis.cli.fx import fx_import_command
 from fidelis.cli.ingest import ingest_command, quality_command
+from fidelis.cli.models import churn_score_command, churn_train_command, clv_fit_command, clv_predict_command
 from fidelis.cli.synth import synth_command
 
 app = typer.Typer(
@@ -41,6 +42,17 @@ app.add_typer(customers_app, name="customers")
 fx_app = typer.Typer(help="Exchange rates used to convert to the reporting currency.", no_args_is_help=True)
 fx_app.command("import")(fx_import_command)
 app.add_typer(fx_app, name="fx")
+
+clv_app = typer.Typer(help="Probabilistic customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma.",
+                      no_args_is_help=True)
+clv_app.command("fit")(clv_fit_command)
+clv_app.command("predict")(clv_predict_command)
+app.add_typer(clv_app, name="clv")
+
+churn_app = typer.Typer(help="Churn risk with reasons, and the early-warning list.", no_args_is_help=True)
+churn_app.command("train")(churn_train_command)
+churn_app.command("score")(churn_score_command)
+app.add_typer(churn_app, name="churn")
 
 
 def main() -> None:

@@ -250,3 +250,40 @@ def lifecycle(stages: pd.DataFrame) -> go.Figure | None:
     return _share_bars(stages, category="lifecycle_stage", order=LIFECYCLE_STAGES,
                        colours=STAGE_COLOURS, measure="customers", title="Lifecycle stages by market",
                        unit="")
+
+
+def clv_distribution(scores: pd.DataFrame | None, currency: str, horizon_days: int) -> go.Figure | None:
+    """Customers by expected CLV. CLV is heavy-tailed, so the axis stops at the 99th percentile and the
+    last bar holds everyone above it (said in the title): a few wholesalers would otherwise squash the rest."""
+    if not _usable(scores, "clv"):
+        return None
+    values = pd.Series(_floats(scores["clv"]), dtype=float).dropna()
+    if values.empty:
+        return None
+    cap = float(values.quantile(0.99))
+    shown = values.clip(upper=cap) if cap > 0 else values
+    figure = go.Figure(go.Histogram(
+        x=shown.tolist(), nbinsx=40, marker_color="#2f5d95",
+        hovertemplate=f"CLV %{{x}} {currency}<br>%{{y:,}} customers<extra></extra>"))
+    figure.update_xaxes(title_text=f"expected CLV ({currency})")
+    figure.update_yaxes(title_text="customers")
+    title = f"Expected CLV over {horizon_days} days (top 1% gathered at {cap:,.0f} {currency})"
+    return _styled(figure, title)
+
+
+def p_alive_by_segment(scores: pd.DataFrame | None, order: Sequence[str]) -> go.Figure | None:
+    """Mean P(alive) per RFM segment, with the customer count in the hover, in the segments' display order."""
+    if not _usable(scores, "segment", "p_alive"):
+        return None
+    grouped = scores.groupby("segment", observed=True)["p_alive"].agg(["mean", "count"])
+    names = [name for name in order if name in grouped.index] + sorted(set(grouped.index) - set(order))
+    if not names:
+        return None
+    grouped = grouped.loc[names]
+    figure = go.Figure(go.Bar(
+        y=names, x=grouped["mean"].tolist(), orientation="h", marker_color="#228833",
+        customdata=grouped["count"].tolist(),
+        hovertemplate="%{y}: mean P(alive) %{x:.2f} over %{customdata:,} customers<extra></extra>"))
+    figure.update_xaxes(range=[0, 1], title_text="mean probability of still being a customer")
+    figure.update_yaxes(autorange="reversed")
+    return _styled(figure, "P(alive) by segment", height=max(320, 90 + 34 * len(names)))

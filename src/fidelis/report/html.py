@@ -395,7 +395,58 @@ def report_charts(analysis: Analysis) -> dict[str, Chart]:
         "tiers_value": chart("chart-value-tiers-value", charts.value_tiers(
             tables.get("value_tiers"), measure="net_value", currency=currency)),
         "lifecycle": chart("chart-lifecycle", charts.lifecycle(tables.get("lifecycle"))),
+        **prediction_charts(analysis),
     }
+
+
+def prediction_charts(analysis: Analysis) -> dict[str, Chart]:
+    predictions = analysis.predictions
+    clv = predictions.clv if predictions is not None else None
+    segments = (analysis.tables or {}).get("segments")
+    order = [str(name) for name in segments["segment"]] if segments is not None and "segment" in segments else []
+    horizon = predictions.horizon_days if predictions is not None else 0
+    return {
+        "clv_distribution": chart("chart-clv-distribution", charts.clv_distribution(
+            clv, analysis.reporting_currency, horizon), "No CLV predictions."),
+        "p_alive_segments": chart("chart-p-alive-segments", charts.p_alive_by_segment(clv, order),
+                                  "No CLV predictions."),
+    }
+
+
+@dataclass(frozen=True)
+class PredictionsView:
+    """The models section: notes, the early-warning list, the churn model's evaluation, band counts."""
+
+    notes: list[str]
+    at_risk: Table
+    evaluation: Table
+    bands: list[tuple[str, Shown]]
+    horizon_days: int
+    churn_dates: list[tuple[str, str]]
+
+
+def predictions_view(analysis: Analysis) -> PredictionsView:
+    predictions = analysis.predictions
+    currency = analysis.reporting_currency
+    if predictions is None:
+        empty = Table([], [], "", "The models were not run.")
+        return PredictionsView(["The models were not run for this report."], empty, empty, [], 0, [])
+    at_risk = frame_table(predictions.at_risk, [
+        ("customer_id", "Customer", text), ("market", "Market", text), ("segment", "Segment", text),
+        ("churn_probability", "Churn probability", percent), ("clv", "CLV", lambda v: money(v, currency)),
+        ("value_at_risk", "Value at risk", lambda v: money(v, currency)),
+        ("reason_1", "Reason 1", text), ("reason_2", "Reason 2", text), ("reason_3", "Reason 3", text),
+    ], caption="Early warning: customers at risk, by value at risk (CLV x churn probability)",
+        empty="No customer is in the 'at risk' band.")
+    evaluation = frame_table(predictions.churn_evaluation, [
+        ("scorer", "Scorer", text), ("auc", "AUC", lambda v: decimal_places(v, 3)),
+        ("pr_auc", "PR-AUC", lambda v: decimal_places(v, 3)), ("brier", "Brier score", lambda v: decimal_places(v, 3)),
+        ("lift_top_decile", "Lift in top decile", lambda v: decimal_places(v, 2)),
+    ], caption="Churn model against baselines on a held-out later cutoff", empty="The churn model was not trained.")
+    dates = [(key.replace("_", " "), str(value))
+             for key, value in ((predictions.churn_card or {}).get("dates") or {}).items()]
+    bands = [(name, integer(count)) for name, count in predictions.band_counts.items()]
+    return PredictionsView(list(predictions.notes), at_risk, evaluation, bands, predictions.horizon_days, dates)
 
 
 # ---------------------------------------------------------------- the page
@@ -437,5 +488,5 @@ def render_report(analysis: Analysis, table_names: Iterable[str]) -> str:
         segments=segments_table(tables.get("segments"), currency), rfm_note=rfm_note(tables.get("rfm_grid")),
         clusters=clusters_table(analysis.cluster_profiles, currency),
         quality=quality_tables(analysis.quality, currency), exports=sorted(table_names),
-        small_market=SMALL_MARKET_CUSTOMERS,
+        small_market=SMALL_MARKET_CUSTOMERS, predictions=predictions_view(analysis),
     )

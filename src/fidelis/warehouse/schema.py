@@ -156,5 +156,63 @@ _V1 = [
     )""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1]
+# Version 2: what the predictive models leave behind. A model card is written for every fit or
+# training run (its parameters, metrics, data window and the serialised model); every scoring run
+# appends its scores under a new run id, so that risk-band changes between runs can be listed.
+# Predictions (expected spend, CLV) are statistics, not ledger amounts: floating point, in the
+# warehouse's reporting currency.
+_V2 = [
+    """CREATE TABLE model_cards (
+        model_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,               -- clv | churn
+        model_name VARCHAR NOT NULL,         -- bgnbd | pareto-nbd | lightgbm
+        created_at TIMESTAMPTZ NOT NULL,
+        as_of TIMESTAMPTZ NOT NULL,          -- the data were cut here (exclusive)
+        data_start TIMESTAMPTZ,
+        data_end TIMESTAMPTZ,
+        customers BIGINT NOT NULL,
+        fidelis_version VARCHAR NOT NULL,
+        card JSON NOT NULL                   -- parameters, metrics, diagnostics, the model itself
+    )""",
+    """CREATE TABLE score_runs (
+        run_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,               -- clv | churn
+        model_id VARCHAR NOT NULL,
+        scored_at TIMESTAMPTZ NOT NULL,
+        as_of TIMESTAMPTZ NOT NULL,
+        horizon_days INTEGER NOT NULL,
+        customers BIGINT NOT NULL
+    )""",
+    """CREATE TABLE clv_scores (
+        run_id VARCHAR NOT NULL,
+        customer_id BIGINT NOT NULL,
+        expected_purchases DOUBLE NOT NULL,
+        expected_purchases_seasonal DOUBLE,  -- only when a seasonal adjustment was asked for
+        p_alive DOUBLE NOT NULL,
+        expected_spend DOUBLE NOT NULL,
+        clv DOUBLE NOT NULL
+    )""",
+    """CREATE TABLE churn_scores (
+        run_id VARCHAR NOT NULL,
+        customer_id BIGINT NOT NULL,
+        churn_probability DOUBLE NOT NULL,
+        risk_band VARCHAR NOT NULL,
+        reason_1 VARCHAR NOT NULL,
+        reason_2 VARCHAR NOT NULL,
+        reason_3 VARCHAR NOT NULL,
+        clv DOUBLE,
+        value_at_risk DOUBLE
+    )""",
+    """CREATE TABLE churn_band_changes (
+        run_id VARCHAR NOT NULL,
+        previous_run_id VARCHAR NOT NULL,
+        customer_id BIGINT NOT NULL,
+        previous_band VARCHAR,               -- NULL: not scored in the previous run
+        risk_band VARCHAR NOT NULL,
+        previous_probability DOUBLE,
+        churn_probability DOUBLE NOT NULL
+    )""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)
