@@ -17,11 +17,12 @@ from fidelis.synth import generate
 
 
 def build_analysis(folder: Path, *, customers: int = 300, seed: int = 1,
-                   with_sample: bool = False) -> Analysis:
+                   with_sample: bool = False, with_models: bool = True) -> Analysis:
     """Load a synthetic set (and, if asked, the bundled sample) into a fresh warehouse, then analyse it.
 
     The synthetic set alone has several markets, channels and feedback; the Online Retail slice
-    adds three months in 2010-11 and so a grid of 15 years, at the cost of a few seconds.
+    adds three months in 2010-11 and so a grid of 15 years, at the cost of a few seconds. With
+    `with_models`, the CLV and churn models run as `fidelis analyze` runs them.
     """
     settings = Settings(reporting_currency="GBP", environment="test")
     warehouse = folder / "warehouse.duckdb"
@@ -33,7 +34,13 @@ def build_analysis(folder: Path, *, customers: int = 300, seed: int = 1,
         ingest_file(synth / data, warehouse_path=warehouse, settings=settings,
                     options=SourceOptions(mapping_path=synth / mapping))
     with analytics_context(warehouse, writable=True, settings=settings) as context:
-        return analyse(context)
+        analysis = analyse(context)
+    if with_models:
+        from fidelis.models.overview import predictions_for_report
+
+        analysis.add_predictions(predictions_for_report(warehouse, as_of=analysis.as_of, summary=analysis.summary,
+                                                        settings=settings))
+    return analysis
 
 
 def empty_analysis(**changes) -> Analysis:

@@ -98,7 +98,8 @@ def test_every_chart_draws(rendered) -> None:
     drawn = {chart["id"] for chart in charts if not chart["empty"]}
     assert {"chart-trend-net-revenue", "chart-trend-active-customers", "chart-trend-repeat-rate",
             "chart-cohort-retention", "chart-cohort-revenue", "chart-rfm-grid", "chart-segments",
-            "chart-value-tiers-customers", "chart-value-tiers-value", "chart-lifecycle"} <= drawn
+            "chart-value-tiers-customers", "chart-value-tiers-value", "chart-lifecycle",
+            "chart-clv-distribution", "chart-p-alive-segments"} <= drawn
     for chart in charts:
         if chart["empty"]:
             continue
@@ -125,6 +126,17 @@ def test_header_and_footer(rendered, analysis) -> None:
     assert f"Reporting currency {analysis.reporting_currency}" in text
     for name in analysis.tables:
         assert name in text
+
+
+def test_predictions_section_shows_the_early_warning_list(rendered, analysis) -> None:
+    predictions = analysis.predictions
+    assert predictions is not None
+    assert [note for note in predictions.notes if "not fitted" in note or "not trained" in note] == []
+    assert not predictions.at_risk.empty, "the synthetic shop should have customers at risk"
+    text = rendered["text"]
+    assert "Early warning: customers at risk" in text
+    assert str(predictions.at_risk["customer_id"].iloc[0]) in text
+    assert "Churn model against baselines" in text
 
 
 def test_screenshot_taken(rendered) -> None:

@@ -184,11 +184,20 @@ def churn_train_command(
     stdout.print(frame_table(result.evaluation, "evaluation on the held-out cutoff (higher is better, except Brier)",
                              {"scorer": "text", "auc": "estimate", "pr_auc": "estimate", "brier": "estimate",
                               "lift_top_decile": "estimate"}))
+    for row in result.evaluation.to_dict("records"):
+        if isinstance(row.get("note"), str) and row["note"]:
+            stdout.print(f"[yellow]note:[/] {row['scorer']}: {row['note']}")
     for key, value in public.get("dates", {}).items():
-        stdout.print(f"{key.replace('_', ' ')}: {value}")
+        shown_value = ", ".join(_day(v) for v in value) if isinstance(value, list) else _day(value)
+        stdout.print(f"{key.replace('_', ' ')}: {shown_value}")
     for warning in result.warnings:
         stdout.print(f"[yellow]warning:[/] {warning}")
     stdout.print(f"stored as model card {result.card.model_id}")
+
+
+def _day(instant: str) -> str:
+    """A cutoff instant as its date (cutoffs are UTC midnights: data strictly before them)."""
+    return instant[:10]
 
 
 @handles_errors
