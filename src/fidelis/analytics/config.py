@@ -110,7 +110,7 @@ class Models(_Strict):
     margin: float = Field(1.0, gt=0, le=1, description="share of revenue that is profit, for CLV")
     churn_horizon_days: int = Field(90, ge=1, le=730)
     risk_bands: RiskBands = RiskBands()
-    at_risk_list_size: int = Field(50, ge=1, le=100_000)
+    at_risk_list_size: int = Field(25, ge=1, le=100_000)
 
 
 class Target(_Strict):

@@ -423,6 +423,7 @@ class PredictionsView:
     bands: list[tuple[str, Shown]]
     horizon_days: int
     churn_dates: list[tuple[str, str]]
+    bgnbd: bool = False  # the purchase model is BG/NBD: one-time buyers have P(alive) = 1
 
 
 def predictions_view(analysis: Analysis) -> PredictionsView:
@@ -441,12 +442,13 @@ def predictions_view(analysis: Analysis) -> PredictionsView:
     evaluation = frame_table(predictions.churn_evaluation, [
         ("scorer", "Scorer", text), ("auc", "AUC", lambda v: decimal_places(v, 3)),
         ("pr_auc", "PR-AUC", lambda v: decimal_places(v, 3)), ("brier", "Brier score", lambda v: decimal_places(v, 3)),
-        ("lift_top_decile", "Lift in top decile", lambda v: decimal_places(v, 2)),
+        ("lift_top_decile", "Lift in top decile", lambda v: decimal_places(v, 2)), ("note", "Note", text),
     ], caption="Churn model against baselines on a held-out later cutoff", empty="The churn model was not trained.")
-    dates = [(key.replace("_", " "), str(value))
+    dates = [(key.replace("_", " "), ", ".join(v[:10] for v in value) if isinstance(value, list) else str(value)[:10])
              for key, value in ((predictions.churn_card or {}).get("dates") or {}).items()]
     bands = [(name, integer(count)) for name, count in predictions.band_counts.items()]
-    return PredictionsView(list(predictions.notes), at_risk, evaluation, bands, predictions.horizon_days, dates)
+    return PredictionsView(list(predictions.notes), at_risk, evaluation, bands, predictions.horizon_days, dates,
+                           bgnbd=(predictions.clv_card or {}).get("model_name") == "bgnbd")
 
 
 # ---------------------------------------------------------------- the page

@@ -46,9 +46,16 @@ def test_strongest_groups_first_in_words():
 
 def test_fewer_than_three_pushes_leave_empty_strings():
     texts = reasons([LAPSED, LAPSED], [{"rating_share_mean": 0.3, "days_since_last": -1.0},
-                                       {"bias": 2.0, "days_since_last": 0.01}])
+                                       {"bias": -2.0, "days_since_last": 0.01}])
     assert texts[0] == ["Gave a low rating (1.5 of 5)", "", ""]
-    assert texts[1] == ["", "", ""]  # the bias is no reason; 0.01 is below the least push
+    assert texts[1] == ["", "", ""]  # 0.01 is below the least push, and the customer leans to staying
+
+
+def test_a_customer_at_risk_only_because_most_churn_is_told_so():
+    texts = reasons([LAPSED, LAPSED], [{"bias": 2.0, "days_since_last": 0.01},
+                                       {"bias": 2.0, "days_since_last": 0.5}])
+    assert texts[0] == ["Most customers do not buy again within 90 days, and nothing here says otherwise", "", ""]
+    assert texts[1][0].startswith("No purchase for 124 days")
 
 
 def test_one_time_buyer_reasons_are_not_repeated():

@@ -106,6 +106,7 @@ def feature_set(inputs: AnalyticsInputs, *, horizon_days: int, order_lines: ir.T
     if frame.empty:
         raise ModelError(f"no customer has a purchase before the cutoff {cutoff_text(inputs.as_of)}")
     frame = _derived(frame.sort_values("customer_id", kind="stable").reset_index(drop=True))
+    frame = _repeatable(frame)
     frame, fit = _with_bgnbd(frame, inputs.as_of, horizon_days)
     frame["cutoff"] = inputs.as_of
     return FeatureSet(frame=frame[list(CONTEXT_COLUMNS + FEATURES)], bgnbd=fit, horizon_days=horizon_days,
@@ -200,15 +201,31 @@ def _windows(inputs: AnalyticsInputs) -> ir.Table:
     recent = age_days < RECENT_DAYS
     last = age_days < TREND_DAYS
     previous = (age_days >= TREND_DAYS) & (age_days < 2 * TREND_DAYS)
-    spend = bought.amount_reporting.cast("float64")
+    spend = bought.amount_reporting  # summed as exact decimals: a float sum depends on the threads' order
     return bought.group_by("customer_id").aggregate(
         purchases_30d=bought.order_id.count(where=recent),
         purchases_90d=bought.order_id.count(where=last),
         purchases_prev_90d=bought.order_id.count(where=previous),
-        spend_30d=spend.sum(where=recent),
-        spend_90d=spend.sum(where=last),
-        spend_prev_90d=spend.sum(where=previous),
+        spend_30d=spend.sum(where=recent).cast("float64"),
+        spend_90d=spend.sum(where=last).cast("float64"),
+        spend_prev_90d=spend.sum(where=previous).cast("float64"),
     )
+
+
+#: Features that are floating-point means of several rows: their last bits depend on the order in
+#: which DuckDB's threads add the rows up.
+_FLOAT_MEANS = ("rating_share_mean", "csat_mean", "nps_mean", "gap_mean_days", "gap_std_days")
+
+
+def _repeatable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floating-point means rounded to 9 decimals, so that the same data train the same model.
+
+    A last-bit difference between runs can move a tree split or the early-stopping round. Money
+    is summed as exact decimals instead, and the day counts come from exact timestamps.
+    """
+    present = [name for name in _FLOAT_MEANS if name in frame.columns]
+    frame[present] = frame[present].astype("float64").round(9)
+    return frame
 
 
 def _feedback(inputs: AnalyticsInputs) -> ir.Table:
@@ -234,7 +251,7 @@ def _categories(inputs: AnalyticsInputs, order_lines: ir.Table | None) -> ir.Tab
     lines = order_lines.filter(order_lines.line_kind == "sale", order_lines.category.notnull())
     joined = lines.join(bought, lines.order_id == bought.purchase_id)
     by_category = joined.group_by(["customer_id", "category"]).aggregate(
-        category_spend=joined.amount_reporting.cast("float64").sum())
+        category_spend=joined.amount_reporting.sum().cast("float64"))
     positive = by_category.category_spend.clip(lower=0)
     return by_category.group_by("customer_id").aggregate(
         categories_bought=by_category.category.count(),

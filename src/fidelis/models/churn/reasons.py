@@ -48,6 +48,7 @@ def top_reasons(features: pd.DataFrame, contributions: pd.DataFrame, *, horizon_
     if len(features) != len(contributions):
         raise ValueError(f"{len(features)} feature rows but {len(contributions)} contribution rows")
     grouped = group_contributions(contributions)
+    margins = contributions.sum(axis=1).to_numpy()  # the churn log-odds before calibration
     pushes = grouped.to_numpy()
     order = np.argsort(-pushes, axis=1, kind="stable")
     names = grouped.columns.to_numpy()
@@ -62,9 +63,20 @@ def top_reasons(features: pd.DataFrame, contributions: pd.DataFrame, *, horizon_
             text = phrase(names[column], row)
             if text and text not in texts:  # one-time buyers: recency, frequency and tenure say one thing
                 texts.append(text)
+        if not texts and margins[row_index] > 0:
+            texts.append(_base_rate_reason(horizon_days))
         reasons.append(texts + [""] * (count - len(texts)))
     columns = [f"reason_{i}" for i in range(1, count + 1)]
     return pd.DataFrame(reasons, columns=columns, index=features.index, dtype=object)
+
+
+def _base_rate_reason(horizon_days: int) -> str:
+    """Why a customer is likely to churn when no feature pushes them there: most customers do.
+
+    In a shop where most customers never come back, the model's starting point (its bias) is
+    already on the churn side; a customer with nothing unusual stays there.
+    """
+    return f"Most customers do not buy again within {horizon_days} days, and nothing here says otherwise"
 
 
 def group_contributions(contributions: pd.DataFrame) -> pd.DataFrame:
