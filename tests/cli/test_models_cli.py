@@ -176,6 +176,16 @@ def test_an_as_of_before_the_data_is_refused(online_retail_warehouse: Path, tmp_
     assert result.exit_code == 2 and "2009" in result.stderr
 
 
+def test_an_as_of_after_the_data_is_refused(online_retail_warehouse: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(online_retail_warehouse, warehouse)
+    result = run("clv", "predict", "--as-of", "2012-06-01", "--output", str(tmp_path / "x.csv"),
+                 "--warehouse", str(warehouse))
+    assert result.exit_code == 2
+    assert "the as-of date 2012-06-01 is after the end of the data (2011-08-31)" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_a_summary_without_the_columns_names_them(tmp_path: Path, write_csv) -> None:
     path = write_csv(tmp_path / "s.csv", ["frequency", "recency"], [["1", "2"]])
     result = run("clv", "fit", "--summary", str(path))

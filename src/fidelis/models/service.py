@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import ibis
@@ -90,7 +90,15 @@ class ChurnScoring:
 
 
 def summary_frame(inputs: AnalyticsInputs) -> pd.DataFrame:
-    """The model inputs per customer with a purchase: frequency, recency and age (T) in days, spend."""
+    """The model inputs per customer with a purchase: frequency, recency and age (T) in days, spend.
+
+    An as-of instant after the end of the data is refused: the models would read the days without
+    data as days without purchases, and every customer would look like leaving.
+    """
+    if inputs.data_end is not None and inputs.as_of > inputs.data_end:
+        raise ModelError(f"the as-of date {(inputs.as_of - timedelta(microseconds=1)):%Y-%m-%d} is after the end "
+                         f"of the data ({(inputs.data_end - timedelta(microseconds=1)):%Y-%m-%d}): the models "
+                         "would read the days without data as days without purchases")
     frame = customer_history(inputs).select(*SUMMARY_COLUMNS).order_by("customer_id").to_pyarrow().to_pandas()
     if frame.empty:
         raise ModelError(f"no customer has a purchase before {inputs.as_of:%Y-%m-%d}: nothing to fit")

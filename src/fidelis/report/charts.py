@@ -265,7 +265,7 @@ def clv_distribution(scores: pd.DataFrame | None, currency: str, horizon_days: i
     figure = go.Figure(go.Histogram(
         x=shown.tolist(), nbinsx=40, marker_color="#2f5d95",
         hovertemplate=f"CLV %{{x}} {currency}<br>%{{y:,}} customers<extra></extra>"))
-    figure.update_xaxes(title_text=f"expected CLV ({currency})")
+    figure.update_xaxes(title_text=currency)
     figure.update_yaxes(title_text="customers")
     title = f"Expected CLV over {horizon_days} days (top 1% gathered at {cap:,.0f} {currency})"
     return _styled(figure, title)
