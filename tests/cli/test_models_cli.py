@@ -116,6 +116,18 @@ def test_churn_train_beats_the_baselines_on_online_retail(trained_warehouse: dic
         assert model["pr_auc"] > baseline["pr_auc"], name
 
 
+def test_the_figures_in_the_docs_are_the_ones_measured(trained_warehouse: dict) -> None:
+    """docs/models.md and docs/examples/online-retail.md quote these: change both together."""
+    evaluation = {row["scorer"]: row for row in trained_warehouse["trained"]["evaluation"]}
+    shown = {name: (round(row["auc"], 3), round(row["pr_auc"], 3)) for name, row in evaluation.items()}
+    assert shown == {"model": (0.754, 0.708), "recency": (0.664, 0.665), "one_minus_p_alive": (0.36, 0.509),
+                     "bgnbd_p_no_purchase": (0.74, 0.703)}
+    rows = trained_warehouse["trained"]["rows"]
+    assert (rows["training"]["rows"], rows["evaluation"]["customers"]) == (4004, 2735)
+    bands = trained_warehouse["first"]["bands"]
+    assert bands == {"at risk": 778, "watch": 1471, "low": 1068}
+
+
 def test_churn_score_writes_the_promised_columns_for_every_customer(trained_warehouse: dict) -> None:
     scores = pd.read_csv(trained_warehouse["folder"] / "churn.csv", keep_default_na=False)
     assert list(scores.columns) == ["customer_id", "churn_probability", "risk_band", "reason_1", "reason_2",
