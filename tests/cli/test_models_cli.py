@@ -102,7 +102,7 @@ def test_clv_predict_seasonal_says_why_nothing_is_adjusted(online_retail_warehou
     output = tmp_path / "clv.parquet"
     document = run_json("clv", "predict", "--seasonal", "--output", str(output), "--warehouse", str(warehouse))
     assert document["seasonality"]["detected"] is False
-    assert "8 complete months" in document["seasonality"]["note"]
+    assert "9 complete months" in document["seasonality"]["note"]  # 2010-12 .. 2011-08
     scores = pd.read_parquet(output)
     assert (scores["expected_purchases_seasonal"] == scores["expected_purchases"]).all()
 
@@ -196,6 +196,65 @@ def test_an_as_of_after_the_data_is_refused(online_retail_warehouse: Path, tmp_p
     assert result.exit_code == 2
     assert "the as-of date 2012-06-01 is after the end of the data (2011-08-31)" in result.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_back_test_never_scores_with_a_model_fitted_on_later_data(trained_warehouse: dict, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(trained_warehouse["warehouse"], warehouse)
+    churn = run("churn", "score", "--as-of", "2011-03-01", "--output", str(tmp_path / "c.csv"),
+                "--warehouse", str(warehouse))
+    assert churn.exit_code == 2
+    assert "trained on data after 2011-03-01: run `fidelis churn train --as-of 2011-03-01` first" in churn.stderr
+    clv = run_json("clv", "predict", "--as-of", "2011-03-01", "--output", str(tmp_path / "v.csv"),
+                   "--warehouse", str(warehouse))
+    assert clv["refitted"] is True  # the stored fit (data to 2011-08-31) is not used for 2011-03-01
+
+
+def test_band_changes_compare_with_the_latest_earlier_as_of_not_the_latest_run(online_retail_warehouse: Path,
+                                                                               tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(online_retail_warehouse, warehouse)
+    run_json("churn", "train", "--as-of", "2011-07-31", "--warehouse", str(warehouse))
+    regular = run_json("churn", "score", "--output", str(tmp_path / "a.csv"), "--warehouse", str(warehouse))
+    backtest = run_json("churn", "score", "--as-of", "2011-08-15", "--output", str(tmp_path / "b.csv"),
+                        "--warehouse", str(warehouse))
+    again = run_json("churn", "score", "--output", str(tmp_path / "c.csv"), "--warehouse", str(warehouse))
+    assert backtest["previous_run_id"] is None  # nothing was scored at or before 2011-08-15 earlier
+    assert again["previous_run_id"] == regular["run_id"] and again["crossed_into_at_risk"] == 0
+
+
+def test_an_output_that_cannot_be_written_leaves_no_run(online_retail_warehouse: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(online_retail_warehouse, warehouse)
+    (tmp_path / "clv.csv.partial").mkdir()  # the file is written under this name first: the write fails, even as root
+    result = run("clv", "predict", "--output", str(tmp_path / "clv.csv"), "--warehouse", str(warehouse))
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+    assert not (tmp_path / "clv.csv").exists()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM score_runs").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM model_cards").fetchone()[0] == 0
+
+
+def test_options_that_would_do_nothing_are_refused(tmp_path: Path, shared_file) -> None:
+    summary = str(shared_file("cdnow_customers_summary.csv"))
+    assert "--per-market does not apply with --summary" in run("clv", "fit", "--summary", summary,
+                                                               "--per-market").stderr
+    assert "--time-unit applies to a --summary file only" in run("clv", "fit", "--time-unit", "weeks",
+                                                                 "--warehouse", str(tmp_path / "w.duckdb")).stderr
+
+
+def test_an_empty_summary_is_refused(tmp_path: Path, write_csv) -> None:
+    path = write_csv(tmp_path / "s.csv", ["frequency", "recency", "T"], [])
+    result = run("clv", "fit", "--summary", str(path))
+    assert result.exit_code == 2 and "has a header but no rows" in result.stderr
+
+
+def test_a_bad_value_in_a_summary_names_the_file_and_spreadsheet_row(tmp_path: Path, write_csv) -> None:
+    rows = [[str(i % 3), str(i % 3), "20"] for i in range(30)] + [["1", "30", "20"]]
+    path = write_csv(tmp_path / "s.csv", ["frequency", "recency", "T"], rows)
+    result = run("clv", "fit", "--summary", str(path))
+    assert result.exit_code == 2
+    assert f"--summary: {path}:" in result.stderr and "spreadsheet row 32" in result.stderr
 
 
 def test_a_summary_without_the_columns_names_them(tmp_path: Path, write_csv) -> None:

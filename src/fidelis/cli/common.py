@@ -18,6 +18,7 @@ from rich.text import Text
 
 from fidelis.config import get_settings
 from fidelis.errors import FidelisError
+from fidelis.jsontext import json_safe
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -59,7 +60,8 @@ def _print_error(message: str) -> None:
 
 def print_json(document: Any) -> None:
     """Exactly one JSON document on stdout, machine-readable."""
-    sys.stdout.write(json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n")
+    text = json.dumps(json_safe(document), indent=2, default=str, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

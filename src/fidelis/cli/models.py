@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,8 +42,8 @@ def clv_fit_command(
     summary: Annotated[Path | None, typer.Option(
         "--summary", help="Fit on a CSV of frequency,recency,T (or x,t_x,T[,zbar]) instead of the warehouse; "
                           "nothing is stored.")] = None,
-    time_unit: Annotated[TimeUnit, typer.Option(
-        "--time-unit", help="Unit of recency and T in the --summary file.")] = TimeUnit.days,
+    time_unit: Annotated[TimeUnit | None, typer.Option(
+        "--time-unit", help="Unit of recency and T in the --summary file (default: days).")] = None,
     per_market: PerMarketOption = False,
     as_of: AsOfOption = None,
     warehouse: WarehouseOption = None,
@@ -50,11 +52,14 @@ def clv_fit_command(
     """Fit the purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend model; store them as a model card."""
     from fidelis.models import service
 
+    _check_summary_options(summary, time_unit=time_unit, per_market=per_market, as_of=as_of, warehouse=warehouse)
     with progress_steps("clv fit", enabled=not json_output) as step:
         if summary is not None:
-            name = (model or ModelChoice.bgnbd).value
-            purchases, spend = service.fit_summary_file(summary, model_name=name, time_unit=time_unit.value)
-            document = {"source": str(summary), **_model_document(purchases),
+            name = model.value if model else _default_model()
+            purchases, spend = service.fit_summary_file(summary, model_name=name,
+                                                        time_unit=(time_unit or TimeUnit.days).value)
+            warnings = [*purchases.diagnostics.warnings, *(spend.diagnostics.warnings if spend else [])]
+            document = {"source": str(summary), **_model_document(purchases), "warnings": warnings,
                         **({"spend": _model_document(spend)} if spend is not None else {})}
         else:
             fitted = service.fit_clv(warehouse_path(warehouse), model_name=model.value if model else None,
@@ -72,12 +77,36 @@ def clv_fit_command(
     _print_model(purchases)
     if spend is not None:
         _print_model(spend)
-    for warning in document.get("warnings", []) or purchases.diagnostics.warnings:
+    for warning in document["warnings"]:
         stdout.print(f"[yellow]warning:[/] {warning}")
     for note in document.get("market_notes", []):
         stdout.print(note)
     if "model_id" in document:
         stdout.print(f"stored as model card {document['model_id']}")
+
+
+def _check_summary_options(summary: Path | None, *, time_unit, per_market: bool, as_of, warehouse) -> None:
+    """Refuse options that would silently do nothing, rather than let a user believe they were applied."""
+    if summary is None:
+        if time_unit is not None:
+            raise InputError("--time-unit applies to a --summary file only (warehouse fits are in days)")
+        return
+    for given, option in ((per_market, "--per-market"), (as_of is not None, "--as-of"),
+                          (warehouse is not None, "--warehouse")):
+        if given:
+            raise InputError(f"{option} does not apply with --summary (a summary file is fitted as it is)")
+
+
+def _default_model() -> str:
+    from fidelis.analytics.config import load_analytics_config
+    from fidelis.config import get_settings
+
+    return load_analytics_config(get_settings().analytics_file).models.clv_model
+
+
+def _last_day(instant) -> str:
+    """The last day included before an exclusive instant (a midnight as-of is the day before)."""
+    return f"{instant - timedelta(microseconds=1):%Y-%m-%d}"
 
 
 def _model_document(model) -> dict[str, Any]:
@@ -118,19 +147,19 @@ def clv_predict_command(
     if horizon_days is not None and horizon_days <= 0:
         raise InputError(f"--horizon-days: must be at least 1, got {horizon_days}")
     with progress_steps("clv predict", enabled=not json_output) as step:
+        columns = CLV_COLUMNS + (["expected_purchases_seasonal"] if seasonal else [])
         result = service.predict_clv(warehouse_path(warehouse), horizon_days=horizon_days, as_of=parse_as_of(as_of),
                                      seasonal=seasonal, refit=refit, model_name=model.value if model else None,
-                                     per_market=per_market, progress=step)
-        columns = CLV_COLUMNS + (["expected_purchases_seasonal"] if seasonal else [])
-        write_output(result.scores[columns], output)
+                                     per_market=per_market, progress=step,
+                                     write=lambda scores: write_output(scores[columns], output))
     document = _prediction_document(result, output)
     if json_output:
         print_json(document)
         return
     card = result.models.card
-    origin = "fitted now" if result.refitted else f"stored fit {card.model_id} (as of {card.as_of:%Y-%m-%d})"
-    stdout.print(f"{len(result.scores):,} customers scored over {result.horizon_days} days from "
-                 f"{result.as_of:%Y-%m-%d} with {card.model_name} + gamma-gamma, {origin}")
+    origin = "fitted now" if result.refitted else f"stored fit {card.model_id} (data to {_last_day(card.as_of)})"
+    stdout.print(f"{len(result.scores):,} customers scored over the {result.horizon_days} days after "
+                 f"{_last_day(result.as_of)} with {card.model_name} + gamma-gamma, {origin}")
     totals = document["totals"]
     stdout.print(f"expected purchases {totals['expected_purchases']:,.1f}; expected CLV "
                  f"{totals['clv']:,.2f} {card.card.get('reporting_currency', '')}; mean P(alive) "
@@ -138,6 +167,9 @@ def clv_predict_command(
     if result.seasonality is not None:
         stdout.print(f"seasonality: {result.seasonality.note}; factor over the horizon "
                      f"{document['seasonality']['factor']:.3f}")
+        if result.seasonality.index:
+            stdout.print("month-of-year index: " + ", ".join(
+                f"{calendar.month_abbr[month]} {value:.2f}" for month, value in result.seasonality.index.items()))
     for warning in result.models.warnings:
         stdout.print(f"[yellow]warning:[/] {warning}")
     stdout.print(f"scores written to {output} (run {result.run_id})")
@@ -154,9 +186,7 @@ def _prediction_document(result, output: Path) -> dict[str, Any]:
         "warnings": result.models.warnings,
     }
     if result.seasonality is not None:
-        factor = float((scores["expected_purchases_seasonal"] / scores["expected_purchases"]).median()) \
-            if scores["expected_purchases"].gt(0).any() else 1.0
-        document["seasonality"] = {**result.seasonality.to_dict(), "factor": factor}
+        document["seasonality"] = {**result.seasonality.to_dict(), "factor": result.seasonal_factor}
     return document
 
 
@@ -187,9 +217,11 @@ def churn_train_command(
     for row in result.evaluation.to_dict("records"):
         if isinstance(row.get("note"), str) and row["note"]:
             stdout.print(f"[yellow]note:[/] {row['scorer']}: {row['note']}")
-    for key, value in public.get("dates", {}).items():
-        shown_value = ", ".join(_day(v) for v in value) if isinstance(value, list) else _day(value)
-        stdout.print(f"{key.replace('_', ' ')}: {shown_value}")
+    dates = public.get("dates", {})
+    stdout.print(f"evaluated on customers at the cutoff {_day(dates['evaluation_cutoff'])} (features from the "
+                 f"days before it) against their purchases up to {_last_day_of(dates['evaluation_labels_end'])}")
+    stdout.print("trained on cutoffs " + ", ".join(_day(v) for v in dates["training_cutoffs"])
+                 + "; the model stored for scoring on cutoffs " + ", ".join(_day(v) for v in dates["production_cutoffs"]))
     for warning in result.warnings:
         stdout.print(f"[yellow]warning:[/] {warning}")
     stdout.print(f"stored as model card {result.card.model_id}")
@@ -198,6 +230,10 @@ def churn_train_command(
 def _day(instant: str) -> str:
     """A cutoff instant as its date (cutoffs are UTC midnights: data strictly before them)."""
     return instant[:10]
+
+
+def _last_day_of(instant: str) -> str:
+    return _last_day(datetime.fromisoformat(instant))
 
 
 @handles_errors
@@ -212,17 +248,20 @@ def churn_score_command(
 
     check_output_file(output, "--output", OUTPUT_SUFFIXES)
     with progress_steps("churn score", enabled=not json_output) as step:
-        result = service.score_churn_customers(warehouse_path(warehouse), as_of=parse_as_of(as_of), progress=step)
-        write_output(result.scores[CHURN_COLUMNS], output)
+        result = service.score_churn_customers(warehouse_path(warehouse), as_of=parse_as_of(as_of), progress=step,
+                                               write=lambda scores: write_output(scores[CHURN_COLUMNS], output))
     bands = result.scores["risk_band"].value_counts().to_dict()
     crossed = result.changes[result.changes["risk_band"] == "at risk"] if len(result.changes) else result.changes
     if json_output:
         print_json({"run_id": result.run_id, "previous_run_id": result.previous_run_id,
                     "model_id": result.card.model_id, "as_of": result.as_of.isoformat(),
                     "customers": len(result.scores), "bands": bands, "output": str(output),
-                    "crossed_into_at_risk": len(crossed), "at_risk": records(result.at_risk)})
+                    "crossed_into_at_risk": len(crossed), "at_risk": records(result.at_risk),
+                    "warnings": result.warnings})
         return
-    stdout.print(f"{len(result.scores):,} customers scored as of {result.as_of:%Y-%m-%d} "
+    for warning in result.warnings:
+        stdout.print(f"[yellow]warning:[/] {warning}")
+    stdout.print(f"{len(result.scores):,} customers scored as of {_last_day(result.as_of)} "
                  f"(bands: {', '.join(f'{name} {count:,}' for name, count in bands.items())})")
     stdout.print(frame_table(result.at_risk.head(10), "at risk, by value at risk (CLV x churn probability)",
                              {"customer_id": "count", "churn_probability": "rate", "clv": "money",

@@ -25,6 +25,7 @@ from fidelis.config import Settings
 from fidelis.errors import InputError, ModelError
 from fidelis.models import early_warning, store
 from fidelis.models.churn import ChurnModel, ChurnTraining, score_churn, train_churn
+from fidelis.models.churn.features import check_horizon, last_day_text
 from fidelis.models.clv import TRANSACTION_MODELS, GammaGammaModel, TransactionModel, customer_lifetime_value
 from fidelis.models.seasonality import Seasonality, seasonality_of
 from fidelis.models.store import ModelCard
@@ -35,6 +36,7 @@ CLV_STEP_DAYS = DAYS_PER_YEAR / 12  # CLV discounts month by month
 SUMMARY_COLUMNS = ["customer_id", "market", "frequency", "recency_days", "tenure_days", "monetary_repeat_mean",
                    "net_value"]
 Progress = Callable[[str], None]
+Writer = Callable[[pd.DataFrame], None]
 
 
 @dataclass
@@ -45,9 +47,6 @@ class ClvModels:
     spend: GammaGammaModel
     card: ModelCard
     by_market: dict[str, tuple[TransactionModel, GammaGammaModel]] = field(default_factory=dict)
-
-    def for_market(self, market: str) -> tuple[TransactionModel, GammaGammaModel]:
-        return self.by_market.get(market, (self.purchases, self.spend))
 
     @property
     def warnings(self) -> list[str]:
@@ -67,6 +66,7 @@ class ClvPrediction:
     as_of: datetime
     horizon_days: int
     seasonality: Seasonality | None
+    seasonal_factor: float | None
     refitted: bool
 
 
@@ -86,7 +86,8 @@ class ChurnScoring:
     previous_run_id: str | None
     as_of: datetime
     card: ModelCard
-    clv_card: ModelCard
+    clv_card: ModelCard | None
+    warnings: list[str]
 
 
 def summary_frame(inputs: AnalyticsInputs) -> pd.DataFrame:
@@ -164,6 +165,10 @@ def _fit_spend(summary: pd.DataFrame) -> tuple[GammaGammaModel, list[str]]:
         raise ModelError(f"all {len(repeat):,} repeat buyers have zero spend on their repeat purchases: "
                          "the spend model (Gamma-Gamma) cannot be fitted")
     model = GammaGammaModel().fit(usable["frequency"].to_numpy(float), usable["monetary_repeat_mean"].to_numpy(float))
+    if model.params["q"] <= 1:
+        raise ModelError(f"the spend model (Gamma-Gamma) fits q = {model.params['q']:.3g} <= 1 on "
+                         f"{len(usable):,} repeat buyers: the population's mean spend does not exist under it, "
+                         "so no expected spend or CLV can be given (too few or too uneven repeat purchases)")
     left_out = len(repeat) - len(usable)
     note = [f"{left_out:,} repeat buyers with zero or negative repeat spend left out of the spend fit"] if left_out else []
     return model, note
@@ -210,11 +215,6 @@ def _scores_with(purchase_model: TransactionModel, spend_model: GammaGammaModel,
     })
 
 
-def check_horizon(horizon_days: int) -> None:
-    if horizon_days is None or horizon_days <= 0:
-        raise ModelError(f"the horizon must be at least 1 day, got {horizon_days}")
-
-
 def _refuse_nan(frame: pd.DataFrame, what: str) -> None:
     """A NaN score is never written: name the column and a customer instead."""
     numeric = frame.select_dtypes("number")
@@ -233,10 +233,13 @@ def monthly_purchases(inputs: AnalyticsInputs) -> pd.Series:
     if counts.empty or inputs.data_start is None or inputs.data_end is None:
         return pd.Series(dtype=float)
     counts["month"] = pd.to_datetime(counts["month"]).dt.tz_localize(None)
-    first = pd.Timestamp(inputs.data_start.replace(tzinfo=None)).to_period("M")
-    last = pd.Timestamp(inputs.data_end.replace(tzinfo=None)).to_period("M")
-    first_complete = first if pd.Timestamp(inputs.data_start.replace(tzinfo=None)) == first.to_timestamp() else first + 1
-    months = pd.period_range(first_complete, last - 1, freq="M").to_timestamp()  # data_end is exclusive
+    # A month counts when the data cover all its days: the first order on its first day (at any
+    # hour) and the data's end (exclusive midnight) at or after its last day.
+    start_day = pd.Timestamp(inputs.data_start.date())
+    first = start_day.to_period("M")
+    first_complete = first if start_day == first.to_timestamp() else first + 1
+    last_complete = pd.Timestamp(inputs.data_end.replace(tzinfo=None)).to_period("M") - 1
+    months = pd.period_range(first_complete, last_complete, freq="M").to_timestamp()
     return counts.set_index("month")["purchases"].reindex(months, fill_value=0).astype(float)
 
 
@@ -258,9 +261,13 @@ def fit_clv(warehouse: Path | str | None = None, *, model_name: str | None = Non
 
 def predict_clv(warehouse: Path | str | None = None, *, horizon_days: int | None = None, as_of=None,
                 seasonal: bool = False, refit: bool = False, model_name: str | None = None,
-                per_market: bool = False, settings: Settings | None = None,
-                progress: Progress | None = None) -> ClvPrediction:
-    """Score every customer with a purchase; uses the latest stored fit unless there is none or `refit`."""
+                per_market: bool = False, settings: Settings | None = None, progress: Progress | None = None,
+                write: Writer | None = None) -> ClvPrediction:
+    """Score every customer with a purchase; uses the latest stored fit unless there is none or `refit`.
+
+    `write` (the command's output file) runs inside the transaction that stores the scores: a
+    file that cannot be written leaves no run behind, and a failed store leaves no file.
+    """
     step = progress or (lambda stage: None)
     with analytics_context(warehouse, as_of=as_of, settings=settings, writable=True, prepare=False) as context:
         config, inputs = context.config, context.inputs
@@ -268,10 +275,7 @@ def predict_clv(warehouse: Path | str | None = None, *, horizon_days: int | None
         check_horizon(horizon)
         step("customer summary")
         summary = summary_frame(inputs)
-        stored = None if refit else store.latest_card(context.warehouse.con, "clv")
-        if stored is not None and ((model_name is not None and stored.model_name != model_name)
-                                   or (per_market and not stored.card.get("markets"))):
-            stored = None
+        stored = None if refit else _usable_clv_card(context, model_name=model_name, per_market=per_market)
         if stored is None:
             step("fitting the models")
             models = fit_models(summary, model_name=model_name or config.models.clv_model, inputs=inputs,
@@ -288,14 +292,23 @@ def predict_clv(warehouse: Path | str | None = None, *, horizon_days: int | None
                 store.save_card(con, models.card)
             store.save_run(con, run_id=run_id, kind="clv", model_id=models.card.model_id, as_of=inputs.as_of,
                            horizon_days=horizon, customers=len(scores))
-            if factor is None:
-                scores_stored = scores.assign(expected_purchases_seasonal=np.nan)
-            else:
-                scores_stored = scores
-            store.append_rows(con, "clv_scores", run_id, scores_stored,
+            stored_scores = scores if factor is not None else scores.assign(expected_purchases_seasonal=np.nan)
+            store.append_rows(con, "clv_scores", run_id, stored_scores,
                               ["customer_id", "expected_purchases", "expected_purchases_seasonal", "p_alive",
                                "expected_spend", "clv"])
-    return ClvPrediction(models, scores, run_id, inputs.as_of, horizon, season, refitted=stored is None)
+            if write is not None:
+                write(scores)
+    return ClvPrediction(models, scores, run_id, inputs.as_of, horizon, season, factor, refitted=stored is None)
+
+
+def _usable_clv_card(context, *, model_name: str | None, per_market: bool) -> ModelCard | None:
+    """The latest stored CLV fit that may score at the context's as-of and is of the kind asked for."""
+    card = store.latest_card(context.warehouse.con, "clv", as_of=context.inputs.as_of)
+    if card is None or (model_name is not None and card.model_name != model_name):
+        return None
+    if per_market and not card.card.get("markets"):
+        return None
+    return card
 
 
 def train_churn_model(warehouse: Path | str | None = None, *, horizon_days: int | None = None, as_of=None,
@@ -345,33 +358,32 @@ def churn_card(training: ChurnTraining) -> dict:
 
 
 def score_churn_customers(warehouse: Path | str | None = None, *, as_of=None, settings: Settings | None = None,
-                          progress: Progress | None = None) -> ChurnScoring:
-    """Churn probability, band and reasons for every customer with a purchase; band changes since the last run."""
+                          progress: Progress | None = None, write: Writer | None = None) -> ChurnScoring:
+    """Churn probability, band and reasons for every customer with a purchase; band changes since the last run.
+
+    Uses the latest churn model trained on data up to the as-of instant. `write` runs inside the
+    storing transaction, as in `predict_clv`.
+    """
     step = progress or (lambda stage: None)
     with analytics_context(warehouse, as_of=as_of, settings=settings, writable=True, prepare=False) as context:
         config, inputs, con = context.config, context.inputs, context.warehouse.con
-        card = store.latest_card(con, "churn")
-        if card is None:
-            raise ModelError("no churn model in this warehouse: run `fidelis churn train` first")
+        card = _churn_card(con, inputs)
         model = ChurnModel.from_dict(card.card["model"])
         step("churn features and scores")
-        backend = ibis.duckdb.from_connection(con)
-        churn = score_churn(backend, model, reporting_currency=inputs.reporting_currency, as_of=inputs.as_of)
+        churn = score_churn(ibis.duckdb.from_connection(con), model, reporting_currency=inputs.reporting_currency,
+                            as_of=inputs.as_of)
+        warnings = list(churn.attrs.get("warnings", []))
         step("customer lifetime value")
-        summary = summary_frame(inputs)
-        clv_card = store.latest_card(con, "clv")
-        models = (models_from_card(clv_card) if clv_card is not None
-                  else fit_models(summary, model_name=config.models.clv_model, inputs=inputs))
-        values = clv_scores(models, summary, horizon_days=config.models.clv_horizon_days, config=config)
+        values, clv_card, new_clv = _values_for_risk(context, warnings)
         scores = _with_bands(churn, values, config)
         _refuse_nan(scores[["customer_id", "churn_probability"]], "churn")
-        previous_run = store.latest_run(con, "churn")
+        previous_run = store.previous_run(con, "churn", as_of=inputs.as_of)
         previous = store.run_rows(con, "churn_scores", previous_run) if previous_run else None
         changes = early_warning.band_changes(scores, previous)
         run_id = store.new_id("churn-run")
         with context.warehouse.transaction() as con:
-            if clv_card is None:
-                store.save_card(con, models.card)
+            if new_clv:
+                store.save_card(con, clv_card)
             store.save_run(con, run_id=run_id, kind="churn", model_id=card.model_id, as_of=inputs.as_of,
                            horizon_days=int(card.card["horizon_days"]), customers=len(scores))
             store.append_rows(con, "churn_scores", run_id, scores,
@@ -381,8 +393,40 @@ def score_churn_customers(warehouse: Path | str | None = None, *, as_of=None, se
                 store.append_rows(con, "churn_band_changes", run_id, changes.assign(previous_run_id=previous_run),
                                   ["previous_run_id", "customer_id", "previous_band", "risk_band",
                                    "previous_probability", "churn_probability"])
+            if write is not None:
+                write(scores)
     at_risk = early_warning.at_risk_list(scores, config.models.at_risk_list_size)
-    return ChurnScoring(scores, at_risk, changes, run_id, previous_run, inputs.as_of, card, models.card)
+    return ChurnScoring(scores, at_risk, changes, run_id, previous_run, inputs.as_of, card, clv_card, warnings)
+
+
+def _churn_card(con, inputs: AnalyticsInputs) -> ModelCard:
+    card = store.latest_card(con, "churn", as_of=inputs.as_of)
+    if card is not None:
+        return card
+    if store.latest_card(con, "churn", as_of=datetime(9999, 12, 31, tzinfo=UTC)) is not None:
+        raise ModelError(f"every churn model in this warehouse was trained on data after "
+                         f"{last_day_text(inputs.as_of)}: run `fidelis churn train --as-of "
+                         f"{last_day_text(inputs.as_of)}` first (a later model would score with the future)")
+    raise ModelError("no churn model in this warehouse: run `fidelis churn train` first")
+
+
+def _values_for_risk(context, warnings: list[str]) -> tuple[pd.DataFrame, ModelCard | None, bool]:
+    """Each customer's CLV for the value at risk: from the latest usable fit, else a new one.
+
+    A shop whose spend cannot be modelled still gets its churn scores: CLV and value at risk stay
+    empty and a warning says why.
+    """
+    config, inputs = context.config, context.inputs
+    card = store.latest_card(context.warehouse.con, "clv", as_of=inputs.as_of)
+    summary = summary_frame(inputs)
+    try:
+        models = models_from_card(card) if card is not None else fit_models(
+            summary, model_name=config.models.clv_model, inputs=inputs)
+    except ModelError as exc:
+        warnings.append(f"no CLV, so no value at risk: {exc}")
+        return pd.DataFrame({"customer_id": summary["customer_id"], "clv": np.nan}), None, False
+    values = clv_scores(models, summary, horizon_days=config.models.clv_horizon_days, config=config)
+    return values, models.card, card is None
 
 
 def _with_bands(churn: pd.DataFrame, values: pd.DataFrame, config: AnalyticsConfig) -> pd.DataFrame:
@@ -403,6 +447,8 @@ def read_summary_file(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"--summary: {path} is not a readable CSV file: {exc}") from None
+    if frame.empty:
+        raise InputError(f"--summary: {path} has a header but no rows")
     frame = frame.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
     missing = [name for name in ("frequency", "recency", "T") if name not in frame.columns]
     if missing:
@@ -410,21 +456,33 @@ def read_summary_file(path: Path) -> pd.DataFrame:
                          "(expected frequency, recency, T or x, t_x, T)")
     for column in ("frequency", "recency", "T", "monetary_value"):
         if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
-            bad = pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2 if bad.any() else None
-            raise InputError(f"--summary: {path}, row {row}, column '{column}': "
-                             f"'{frame[column].iloc[row - 2]}' is not a number")
+            bad = np.flatnonzero((pd.to_numeric(frame[column], errors="coerce").isna()
+                                  & frame[column].notna()).to_numpy())
+            if len(bad):
+                raise InputError(f"--summary: {path}, row {bad[0] + 2}, column '{column}': "
+                                 f"'{frame[column].iloc[bad[0]]}' is not a number")
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
     keep = [c for c in ("frequency", "recency", "T", "monetary_value") if c in frame.columns]
     return frame[keep]
 
 
 def fit_summary_file(path: Path, *, model_name: str, time_unit: str) -> tuple[TransactionModel, GammaGammaModel | None]:
-    """Fit on a summary CSV (no warehouse): the purchase model, and the spend model when spend is given."""
+    """Fit on a summary CSV (no warehouse): the purchase model, and the spend model when spend is given.
+
+    A model's complaint about a value names the file and the spreadsheet row (the header is row 1).
+    """
     frame = read_summary_file(path)
-    model = TRANSACTION_MODELS[model_name]().fit(frame["frequency"].to_numpy(float), frame["recency"].to_numpy(float),
-                                                 frame["T"].to_numpy(float), time_unit=time_unit)
-    spend = None
-    if "monetary_value" in frame.columns:
-        repeat = frame[frame["frequency"] > 0]
-        spend = GammaGammaModel().fit(repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float))
+    rows = np.arange(len(frame)) + 2
+    try:
+        model = TRANSACTION_MODELS[model_name]().fit(
+            frame["frequency"].to_numpy(float), frame["recency"].to_numpy(float), frame["T"].to_numpy(float),
+            time_unit=time_unit, customer_id=rows)
+        spend = None
+        if "monetary_value" in frame.columns:
+            repeat = frame["frequency"].to_numpy(float) > 0
+            spend = GammaGammaModel().fit(frame["frequency"].to_numpy(float)[repeat],
+                                          frame["monetary_value"].to_numpy(float)[repeat], customer_id=rows[repeat])
+    except ModelError as exc:
+        message = str(exc).replace("(customer ", "(spreadsheet row ")
+        raise ModelError(f"--summary: {path}: {message}") from None
     return model, spend

@@ -8,7 +8,6 @@ model that made them. Scoring runs append; nothing here updates or deletes a sto
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 import fidelis
+from fidelis.jsontext import json_safe
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,20 @@ def save_card(con: duckdb.DuckDBPyConnection, card: ModelCard) -> None:
     con.execute(
         "INSERT INTO model_cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [card.model_id, card.kind, card.model_name, card.created_at, card.as_of, card.data_start, card.data_end,
-         card.customers, card.fidelis_version, json.dumps(json_safe(card.card))],
+         card.customers, card.fidelis_version, json.dumps(json_safe(card.card), default=str)],
     )
 
 
-def latest_card(con: duckdb.DuckDBPyConnection, kind: str) -> ModelCard | None:
-    """The most recently created card of a kind (clv or churn), or None."""
+def latest_card(con: duckdb.DuckDBPyConnection, kind: str, *, as_of: datetime) -> ModelCard | None:
+    """The most recently created card of a kind (clv or churn) whose data end by `as_of`, or None.
+
+    A model fitted on later data must not score an earlier as-of: it would carry the future into
+    a back-test.
+    """
     row = con.execute(
         "SELECT model_id, kind, model_name, created_at, as_of, data_start, data_end, customers, card, "
-        "fidelis_version FROM model_cards WHERE kind = ? ORDER BY created_at DESC, model_id DESC LIMIT 1",
-        [kind]).fetchone()
+        "fidelis_version FROM model_cards WHERE kind = ? AND as_of <= ? "
+        "ORDER BY created_at DESC, model_id DESC LIMIT 1", [kind, as_of]).fetchone()
     if row is None:
         return None
     model_id, kind, name, created_at, as_of, start, end, customers, body, version = row
@@ -77,9 +81,14 @@ def save_run(con: duckdb.DuckDBPyConnection, *, run_id: str, kind: str, model_id
                 [run_id, kind, model_id, datetime.now(UTC), as_of, horizon_days, customers])
 
 
-def latest_run(con: duckdb.DuckDBPyConnection, kind: str) -> str | None:
-    row = con.execute("SELECT run_id FROM score_runs WHERE kind = ? ORDER BY scored_at DESC, run_id DESC LIMIT 1",
-                      [kind]).fetchone()
+def previous_run(con: duckdb.DuckDBPyConnection, kind: str, *, as_of: datetime) -> str | None:
+    """The run to compare a new one at `as_of` with: the latest as-of up to it, the latest scored among those.
+
+    Ordered by as-of first, so that a back-test scored today at an old date is not taken for the
+    previous run of the regular scoring.
+    """
+    row = con.execute("SELECT run_id FROM score_runs WHERE kind = ? AND as_of <= ? "
+                      "ORDER BY as_of DESC, scored_at DESC, run_id DESC LIMIT 1", [kind, as_of]).fetchone()
     return row[0] if row else None
 
 
@@ -97,21 +106,6 @@ def append_rows(con: duckdb.DuckDBPyConnection, table: str, run_id: str, frame: 
 def run_rows(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> pd.DataFrame:
     return con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? ORDER BY customer_id",
                        [run_id]).df()
-
-
-def json_safe(value: Any) -> Any:
-    """JSON without NaN or numpy scalars: NaN and infinities become null (JSON has neither)."""
-    if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def _iso(moment: datetime | None) -> str | None:

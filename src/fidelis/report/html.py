@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -426,6 +426,15 @@ class PredictionsView:
     bgnbd: bool = False  # the purchase model is BG/NBD: one-time buyers have P(alive) = 1
 
 
+def _dates_text(key: str, value: Any) -> str:
+    """Cutoffs as their day (features use the days before it); an end instant as the last day it includes."""
+    if isinstance(value, list):
+        return ", ".join(item[:10] for item in value)
+    if key.endswith("_end"):
+        return f"{datetime.fromisoformat(str(value)) - timedelta(microseconds=1):%Y-%m-%d}"
+    return str(value)[:10]
+
+
 def predictions_view(analysis: Analysis) -> PredictionsView:
     predictions = analysis.predictions
     currency = analysis.reporting_currency
@@ -444,7 +453,7 @@ def predictions_view(analysis: Analysis) -> PredictionsView:
         ("pr_auc", "PR-AUC", lambda v: decimal_places(v, 3)), ("brier", "Brier score", lambda v: decimal_places(v, 3)),
         ("lift_top_decile", "Lift in top decile", lambda v: decimal_places(v, 2)), ("note", "Note", text),
     ], caption="Churn model against baselines on a held-out later cutoff", empty="The churn model was not trained.")
-    dates = [(key.replace("_", " "), ", ".join(v[:10] for v in value) if isinstance(value, list) else str(value)[:10])
+    dates = [(key.replace("_", " ").replace("labels end", "labels up to"), _dates_text(key, value))
              for key, value in ((predictions.churn_card or {}).get("dates") or {}).items()]
     bands = [(name, integer(count)) for name, count in predictions.band_counts.items()]
     return PredictionsView(list(predictions.notes), at_risk, evaluation, bands, predictions.horizon_days, dates,

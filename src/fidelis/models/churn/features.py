@@ -139,7 +139,7 @@ def churn_labels(inputs: AnalyticsInputs, *, cutoff: datetime, horizon_days: int
 
 def check_horizon(horizon_days: int) -> None:
     if not isinstance(horizon_days, (int, np.integer)) or isinstance(horizon_days, bool) or horizon_days <= 0:
-        raise ModelError(f"the churn horizon must be a whole number of days above 0, not {horizon_days!r}")
+        raise ModelError(f"the horizon must be a whole number of days above 0, not {horizon_days!r}")
 
 
 def check_cutoff(inputs: AnalyticsInputs, cutoff: datetime) -> None:

@@ -270,6 +270,9 @@ def fit_calibration(margin: np.ndarray, labels: np.ndarray,
         return Calibration(method="isotonic", knots_x=tuple(map(float, iso.X_thresholds_)),
                            knots_y=tuple(map(float, iso.y_thresholds_)))
     slope, intercept = platt(margin, labels)
+    if slope <= 0:  # reasons read contributions as pushes towards churn: that needs a rising map
+        raise ModelError("the churn model's held-out scores do not rank churn (calibration slope "
+                         f"{slope:.3g} <= 0): the data hold too little signal to train on")
     return Calibration(method="sigmoid", slope=slope, intercept=intercept)
 
 

@@ -128,6 +128,7 @@ def score_churn(backend, model: ChurnModel, *, reporting_currency: str,
     frame = features.frame
     probability = model.predict_proba(frame)
     reasons = top_reasons(frame, model.contributions(frame), horizon_days=model.horizon_days,
+                          probabilities=probability,
                           currency=reporting_currency)
     scores = pd.concat([frame[["customer_id"]], pd.DataFrame({"churn_probability": probability}, index=frame.index),
                         reasons, frame[list(DISPLAY_COLUMNS)]], axis=1)

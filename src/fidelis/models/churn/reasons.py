@@ -38,8 +38,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 
 def top_reasons(features: pd.DataFrame, contributions: pd.DataFrame, *, horizon_days: int,
-                currency: str | None = None, count: int = 3,
-                min_contribution: float = MIN_CONTRIBUTION) -> pd.DataFrame:
+                currency: str | None = None, count: int = 3, min_contribution: float = MIN_CONTRIBUTION,
+                probabilities: np.ndarray | None = None) -> pd.DataFrame:
     """`reason_1` .. `reason_<count>` per row: the strongest groups pushing towards churn, in words.
 
     A group counts when it adds at least `min_contribution` to the churn log-odds: a push of
@@ -48,7 +48,9 @@ def top_reasons(features: pd.DataFrame, contributions: pd.DataFrame, *, horizon_
     if len(features) != len(contributions):
         raise ValueError(f"{len(features)} feature rows but {len(contributions)} contribution rows")
     grouped = group_contributions(contributions)
-    margins = contributions.sum(axis=1).to_numpy()  # the churn log-odds before calibration
+    # Likely to churn: the calibrated probability when given, else the raw log-odds above 0.
+    likely = (np.asarray(probabilities) >= 0.5) if probabilities is not None \
+        else contributions.sum(axis=1).to_numpy() > 0
     pushes = grouped.to_numpy()
     order = np.argsort(-pushes, axis=1, kind="stable")
     names = grouped.columns.to_numpy()
@@ -63,7 +65,7 @@ def top_reasons(features: pd.DataFrame, contributions: pd.DataFrame, *, horizon_
             text = phrase(names[column], row)
             if text and text not in texts:  # one-time buyers: recency, frequency and tenure say one thing
                 texts.append(text)
-        if not texts and margins[row_index] > 0:
+        if not texts and likely[row_index]:
             texts.append(_base_rate_reason(horizon_days))
         reasons.append(texts + [""] * (count - len(texts)))
     columns = [f"reason_{i}" for i in range(1, count + 1)]

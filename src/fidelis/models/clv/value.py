@@ -13,6 +13,7 @@ assumption), so the product of the two expectations is the expectation of the pr
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -23,16 +24,21 @@ from fidelis.models.clv.gamma_gamma import GammaGammaModel
 from fidelis.models.clv.validation import where
 
 
+def _is_number(value: object) -> bool:
+    """A real number, numpy's included (a horizon read from a frame is a numpy scalar); not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
 def _check_settings(horizon: float, step: float, discount_rate_per_step: float, margin: float) -> int:
     """Validate the CLV settings; returns the number of periods."""
     for name, value in (("horizon", horizon), ("step", step)):
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        if not (_is_number(value) and math.isfinite(value) and value > 0):
             raise ModelError(f"customer_lifetime_value: {name} must be a finite number > 0, got {value!r}")
-    if not (isinstance(discount_rate_per_step, int | float) and math.isfinite(discount_rate_per_step)
+    if not (_is_number(discount_rate_per_step) and math.isfinite(discount_rate_per_step)
             and discount_rate_per_step >= 0):
         raise ModelError("customer_lifetime_value: discount_rate_per_step must be a finite number >= 0, "
                          f"got {discount_rate_per_step!r}")
-    if not (isinstance(margin, int | float) and 0 < margin <= 1):
+    if not (_is_number(margin) and 0 < margin <= 1):
         raise ModelError(f"customer_lifetime_value: margin must be within (0, 1], got {margin!r}")
     return max(1, math.ceil(horizon / step - 1e-9))
 
