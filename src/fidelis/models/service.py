@@ -26,7 +26,13 @@ from fidelis.errors import InputError, ModelError
 from fidelis.models import early_warning, store
 from fidelis.models.churn import ChurnModel, ChurnTraining, score_churn, train_churn
 from fidelis.models.churn.features import check_horizon, last_day_text
-from fidelis.models.clv import TRANSACTION_MODELS, GammaGammaModel, TransactionModel, customer_lifetime_value
+from fidelis.models.clv import (
+    TRANSACTION_MODELS,
+    GammaGammaModel,
+    TransactionModel,
+    customer_lifetime_value,
+    load_model,
+)
 from fidelis.models.seasonality import Seasonality, seasonality_of
 from fidelis.models.store import ModelCard
 
@@ -175,8 +181,6 @@ def _fit_spend(summary: pd.DataFrame) -> tuple[GammaGammaModel, list[str]]:
 
 
 def models_from_card(card: ModelCard) -> ClvModels:
-    from fidelis.models.clv import load_model
-
     by_market = {market: (load_model(pair["purchases"]), load_model(pair["spend"]))
                  for market, pair in (card.card.get("markets") or {}).items()}
     return ClvModels(load_model(card.card["purchases"]), load_model(card.card["spend"]), card, by_market)

@@ -30,6 +30,7 @@ from fidelis.analytics.inputs import (
 )
 from fidelis.analytics.summary import customer_history
 from fidelis.errors import ModelError
+from fidelis.models.clv import BetaGeoModel
 
 #: Windows of the recent-trend features: the last 30 and 90 days, and the 90 days before those.
 RECENT_DAYS = 30
@@ -320,8 +321,6 @@ def _bgnbd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def fit_bgnbd(frequency: np.ndarray, recency: np.ndarray, tenure: np.ndarray, *, cutoff: datetime,
               horizon_days: int) -> tuple[BgnbdFit, dict[str, np.ndarray]]:
     """Fit BG/NBD and score every customer; `p_alive_raw` keeps P(alive) even when it is not trusted."""
-    from fidelis.models.clv import BetaGeoModel
-
     empty = np.full(len(frequency), np.nan)
     try:
         model = BetaGeoModel().fit(frequency, recency, tenure, time_unit="days")
