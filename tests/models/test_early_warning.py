@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 
 from fidelis.analytics.config import RiskBands
-from fidelis.models.early_warning import AT_RISK, LOW, WATCH, at_risk_list, band_changes, risk_bands, value_at_risk
+from fidelis.models.early_warning import (
+    AT_RISK,
+    LOW,
+    WATCH,
+    at_risk_list,
+    band_changes,
+    risk_bands,
+    value_at_risk,
+)
 
 BANDS = RiskBands(watch_from=0.4, at_risk_from=0.7)
 

@@ -10,9 +10,23 @@ from typing import Annotated, Any
 
 import typer
 
-from fidelis.cli.analytics import AsOfOption, check_output_file, frame_table, parse_as_of, records, write_output
-from fidelis.cli.common import JsonOption, WarehouseOption, handles_errors, print_json, progress_steps, stdout, \
-    warehouse_path
+from fidelis.cli.analytics import (
+    AsOfOption,
+    check_output_file,
+    frame_table,
+    parse_as_of,
+    records,
+    write_output,
+)
+from fidelis.cli.common import (
+    JsonOption,
+    WarehouseOption,
+    handles_errors,
+    print_json,
+    progress_steps,
+    stdout,
+    warehouse_path,
+)
 from fidelis.errors import InputError
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
@@ -51,12 +65,13 @@ def clv_fit_command(
 ) -> None:
     """Fit the purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend model; store them as a model card."""
     from fidelis.models import service
+    from fidelis.models.summary_file import fit_summary_file
 
     _check_summary_options(summary, time_unit=time_unit, per_market=per_market, as_of=as_of, warehouse=warehouse)
     with progress_steps("clv fit", enabled=not json_output) as step:
         if summary is not None:
             name = model.value if model else _default_model()
-            purchases, spend = service.fit_summary_file(summary, model_name=name,
+            purchases, spend = fit_summary_file(summary, model_name=name,
                                                         time_unit=(time_unit or TimeUnit.days).value)
             warnings = [*purchases.diagnostics.warnings, *(spend.diagnostics.warnings if spend else [])]
             document = {"source": str(summary), **_model_document(purchases), "warnings": warnings,

@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from tests.analytics.golden_data import insert_customers, insert_feedback, insert_orders
 
 from fidelis.models.churn import ChurnOptions
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import insert_customers, insert_feedback, insert_orders
 
 SIM_START = date(2023, 1, 1)
 SIM_DAYS = 420

@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import ibis
 import pytest
-
 from tests.models.churn.churn_data import build_hand_shop, build_shop, simulated_rows
 
 

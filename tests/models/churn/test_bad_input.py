@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from tests.models.churn.churn_data import FAST_OPTIONS
 
 from fidelis.errors import ModelError
 from fidelis.models.churn import score_churn, train_churn
-from tests.models.churn.churn_data import FAST_OPTIONS
 
 
 @pytest.mark.parametrize("horizon", [0, -90])

@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from tests.models.churn.churn_data import FAST_OPTIONS
 
 import fidelis.models.clv as clv
 from fidelis.analytics.inputs import inputs_from_backend
 from fidelis.models.churn import feature_set, train_churn
-from tests.models.churn.churn_data import FAST_OPTIONS
 
 
 class CollapsedBetaGeo(clv.BetaGeoModel):

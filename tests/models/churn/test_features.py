@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from tests.analytics.golden_data import insert_feedback, insert_orders
+from tests.models.churn.churn_data import HAND_CUTOFF, HAND_LABELS
 
 from fidelis.analytics.inputs import inputs_from_backend
 from fidelis.errors import ModelError
 from fidelis.models.churn import churn_features, churn_labels, feature_set
 from fidelis.models.churn.features import FEATURES
 from fidelis.warehouse import open_warehouse
-from tests.analytics.golden_data import insert_feedback, insert_orders
-from tests.models.churn.churn_data import HAND_CUTOFF, HAND_LABELS
 
 
 def _inputs(backend, cutoff: datetime):

@@ -9,12 +9,12 @@ import duckdb
 import ibis
 import numpy as np
 import pytest
+from tests.models.churn.churn_data import AS_OF, FAST_OPTIONS
 
 from fidelis.errors import ModelError
 from fidelis.models.churn import ChurnModel, churn_features, score_churn, train_churn
 from fidelis.models.churn.features import FEATURES
 from fidelis.models.churn.pipeline import SCORERS, churn_inputs, order_lines_of
-from tests.models.churn.churn_data import AS_OF, FAST_OPTIONS
 
 
 @pytest.fixture(scope="module")
