@@ -14,7 +14,7 @@ from tests.models.churn.churn_data import FAST_OPTIONS
 
 import fidelis.models.clv as clv
 from fidelis.analytics.inputs import inputs_from_backend
-from fidelis.models.churn import feature_set, train_churn
+from fidelis.models.churn import feature_set, features, train_churn
 
 
 class CollapsedBetaGeo(clv.BetaGeoModel):
@@ -27,7 +27,7 @@ class CollapsedBetaGeo(clv.BetaGeoModel):
 
 @pytest.fixture
 def collapsed(monkeypatch):
-    monkeypatch.setattr(clv, "BetaGeoModel", CollapsedBetaGeo)
+    monkeypatch.setattr(features, "BetaGeoModel", CollapsedBetaGeo)
 
 
 def test_features_leave_p_alive_out_and_keep_p_no_purchase(collapsed, simulated_warehouse, open_backend):
