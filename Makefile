@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast install lock bench bench-summary clean
+.PHONY: demo test test-fast install lock bench bench-summary bench-clv clean
 
 install: $(STAMP)
 
@@ -30,9 +30,13 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/summary_bench.py
+	$(BIN)/python bench/clv_bench.py
 
 bench-summary: $(STAMP)
 	$(BIN)/python bench/summary_bench.py
+
+bench-clv: $(STAMP)
+	$(BIN)/python bench/clv_bench.py
 
 # Re-resolve the pinned set from pyproject.toml's ranges into a fresh environment, then freeze it.
 lock:

@@ -49,6 +49,8 @@ import time
 import warnings
 from pathlib import Path
 
+from benchdoc import proc_field, write_section  # bench/ is on sys.path when a benchmark runs as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work"
 SHARED = Path(os.environ.get("FIDELIS_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -574,14 +576,7 @@ def machine() -> dict:
     import pandas as pd
     import pyarrow
 
-    def first(path: str, key: str) -> str:
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return "unknown"
+    first = proc_field
 
     try:
         from importlib.metadata import version
@@ -794,16 +789,7 @@ def describe_checks(checks: dict) -> str:
 
 
 def write_doc(section: str) -> None:
-    """Replace the section between the markers (appended at the end the first time); keep the rest."""
-    block = f"{START_MARKER}\n{section}{END_MARKER}\n"
-    old = DOC.read_text(encoding="utf-8") if DOC.exists() else (
-        "# Benchmarks\n\nFigures measured on this project's reference machine; rerun with `make bench`.\n")
-    if START_MARKER in old and END_MARKER in old:
-        head, rest = old.split(START_MARKER, 1)
-        new = head + block + rest.split(END_MARKER, 1)[1].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + block
-    DOC.write_text(new, encoding="utf-8")
+    write_section(section, START_MARKER, END_MARKER, DOC)
 
 
 def main() -> None:
