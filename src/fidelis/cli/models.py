@@ -72,7 +72,7 @@ def clv_fit_command(
         if summary is not None:
             name = model.value if model else _default_model()
             purchases, spend = fit_summary_file(summary, model_name=name,
-                                                        time_unit=(time_unit or TimeUnit.days).value)
+                                                time_unit=(time_unit or TimeUnit.days).value)
             warnings = [*purchases.diagnostics.warnings, *(spend.diagnostics.warnings if spend else [])]
             document = {"source": str(summary), **_model_document(purchases), "warnings": warnings,
                         **({"spend": _model_document(spend)} if spend is not None else {})}
