@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     fx_max_age_days: int = Field(
         default=45, ge=1, description="Oldest exchange rate (in days before an order) that may still be used."
     )
+    ledger_url: str = Field(
+        default="sqlite:///fidelis-data/ledger.sqlite",
+        description="SQLAlchemy URL of the points ledger store: a SQLite file by default, or PostgreSQL "
+        "(postgresql+psycopg://user@host/db).",
+    )
     duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads; default all cores.")
     duckdb_memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. '4GB'.")
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of the points ledger store, run programmatically by `open_ledger`."""
