@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     fx_max_age_days: int = Field(
         default=45, ge=1, description="Oldest exchange rate (in days before an order) that may still be used."
     )
+    programme_file: Path | None = Field(
+        default=None, description="The loyalty programme TOML file; unset: the bundled example programme."
+    )
     ledger_url: str = Field(
         default="sqlite:///fidelis-data/ledger.sqlite",
         description="SQLAlchemy URL of the points ledger store: a SQLite file by default, or PostgreSQL "

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from fidelis.config import Settings, get_settings
 from fidelis.domain.markets import load_market_config
 from fidelis.domain.money import validate_currency_code
 from fidelis.errors import ConfigError
@@ -303,3 +304,10 @@ def load_programme(path: Path | None = None, *, markets_path: Path | None = None
     against the markets file at `markets_path` (default: the bundled one)."""
     data, where = read_config_toml(path, bundled="programme.toml", kind="programme")
     return parse_programme(data, where=where, markets=load_market_config(markets_path).markets)
+
+
+def programme_from_settings(settings: Settings | None = None) -> Programme:
+    """The programme of the settings (`FIDELIS_PROGRAMME_FILE`, else the bundled example), with the
+    market names checked against the settings' markets file."""
+    settings = settings or get_settings()
+    return load_programme(settings.programme_file, markets_path=settings.markets_file)

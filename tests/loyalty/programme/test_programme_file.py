@@ -133,3 +133,19 @@ def test_every_key_is_documented(model) -> None:
     doc = DOC.read_text(encoding="utf-8")
     for key in model.model_fields:
         assert f"`{key}`" in doc, f"docs/programme.md does not document `{key}` ({model.__name__})"
+
+
+def test_the_setting_names_the_programme_file(tmp_path, monkeypatch) -> None:
+    from fidelis.config import Settings
+    from fidelis.loyalty.programme import programme_from_settings
+
+    bundled = programme_from_settings(Settings(environment="test"))
+    custom = tmp_path / "programme.toml"
+    custom.write_text((Path(__file__).resolve().parents[3] / "src/fidelis/data/programme.toml")
+                      .read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("FIDELIS_PROGRAMME_FILE", str(custom))
+    assert Settings(environment="test").programme_file == custom
+    assert programme_from_settings(Settings(environment="test")) == bundled
+    custom.write_text("[tiers]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(str(custom))):
+        programme_from_settings(Settings(environment="test"))
